@@ -1,0 +1,6 @@
+import ArgumentParser
+
+public struct PFSCommand: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(commandName: "pfs")
+}

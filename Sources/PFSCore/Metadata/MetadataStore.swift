@@ -1,0 +1,278 @@
+import Foundation
+import GRDB
+
+/// Repos, branches, commits and the staged-op logs of open commits, in SQLite (WAL, synchronous=FULL)
+/// through a GRDB `DatabasePool`: one writer, concurrent readers. Every state change is one transaction;
+/// the store's objects are always durable before a transaction that references them commits.
+public final class MetadataStore: Sendable {
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            // FULL: a finished commit survives power loss, not only a crash of the daemon.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        config.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw Self.map(error, "opening the metadata database \(path)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE repos (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    description TEXT NOT NULL DEFAULT '',
+                    created REAL NOT NULL);
+                CREATE TABLE branches (
+                    repo TEXT NOT NULL REFERENCES repos(name) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    head TEXT,
+                    created REAL NOT NULL,
+                    PRIMARY KEY (repo, name));
+                CREATE TABLE commits (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    repo TEXT NOT NULL REFERENCES repos(name) ON DELETE CASCADE,
+                    branch TEXT,
+                    parent TEXT,
+                    root TEXT,
+                    state TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    description TEXT NOT NULL DEFAULT '',
+                    started REAL NOT NULL,
+                    finished REAL,
+                    size INTEGER NOT NULL DEFAULT 0,
+                    commit_set TEXT NOT NULL,
+                    provenance TEXT NOT NULL DEFAULT '[]',
+                    seq INTEGER NOT NULL);
+                CREATE INDEX commits_repo_seq ON commits(repo, seq);
+                CREATE INDEX commits_parent ON commits(parent);
+                CREATE INDEX commits_set ON commits(commit_set);
+                CREATE TABLE staged_ops (
+                    commit_id TEXT NOT NULL REFERENCES commits(id) ON DELETE CASCADE,
+                    seq INTEGER NOT NULL,
+                    op BLOB NOT NULL,
+                    PRIMARY KEY (commit_id, seq));
+                """)
+        }
+        return m
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch { throw Self.map(error, "reading metadata") }
+    }
+
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch { throw Self.map(error, "writing metadata") }
+    }
+
+    static func map(_ error: any Error, _ what: String) -> any Error {
+        if error is PFSError { return error }
+        if let db = error as? DatabaseError {
+            switch db.resultCode {
+            case .SQLITE_FULL:
+                return PFSError(.noSpace, "\(what): the disk holding the pfs data directory is full; free some space and retry — nothing committed was changed", cause: error)
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return PFSError(.corrupt, "\(what): the metadata database is damaged (\(db.message ?? "")); restore it from a backup", cause: error)
+            case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN:
+                return PFSError(.failedPrecondition, "\(what): cannot open or write the metadata database (\(db.message ?? "")); check the data directory's permissions", cause: error)
+            default:
+                break
+            }
+        }
+        return PFSError(.io, "\(what): \(error)", cause: error)
+    }
+}
+
+// MARK: rows
+
+public struct RepoRow: Sendable {
+    public var name: String
+    public var description: String
+    public var created: Date
+}
+
+public struct BranchRow: Sendable {
+    public var repo: String
+    public var name: String
+    public var head: String?
+    public var created: Date
+}
+
+public struct CommitRow: Sendable {
+    public var id: String
+    public var repo: String
+    public var branch: String?
+    public var parent: String?
+    public var root: ObjectHash?
+    public var state: CommitState
+    public var origin: CommitOrigin
+    public var description: String
+    public var started: Date
+    public var finished: Date?
+    public var size: Int64
+    public var commitSet: String
+    public var provenance: [CommitRefInfo]
+    public var seq: Int64
+}
+
+extension MetadataStore {
+    // MARK: repos
+
+    static func repo(_ db: Database, _ name: String) throws -> RepoRow? {
+        try Row.fetchOne(db, sql: "SELECT * FROM repos WHERE name = ?", arguments: [name]).map(repoRow)
+    }
+
+    static func repos(_ db: Database) throws -> [RepoRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM repos ORDER BY name").map(repoRow)
+    }
+
+    static func insertRepo(_ db: Database, _ r: RepoRow) throws {
+        try db.execute(sql: "INSERT INTO repos (name, description, created) VALUES (?, ?, ?)",
+                       arguments: [r.name, r.description, r.created.timeIntervalSince1970])
+    }
+
+    static func setRepoDescription(_ db: Database, _ name: String, _ d: String) throws {
+        try db.execute(sql: "UPDATE repos SET description = ? WHERE name = ?", arguments: [d, name])
+    }
+
+    static func deleteRepo(_ db: Database, _ name: String) throws {
+        try db.execute(sql: "DELETE FROM repos WHERE name = ?", arguments: [name])
+    }
+
+    private static func repoRow(_ row: Row) -> RepoRow {
+        RepoRow(name: row["name"], description: row["description"], created: Date(timeIntervalSince1970: row["created"]))
+    }
+
+    // MARK: branches
+
+    static func branch(_ db: Database, _ repo: String, _ name: String) throws -> BranchRow? {
+        try Row.fetchOne(db, sql: "SELECT * FROM branches WHERE repo = ? AND name = ?", arguments: [repo, name]).map(branchRow)
+    }
+
+    static func branches(_ db: Database, _ repo: String) throws -> [BranchRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM branches WHERE repo = ? ORDER BY name", arguments: [repo]).map(branchRow)
+    }
+
+    static func insertBranch(_ db: Database, _ b: BranchRow) throws {
+        try db.execute(sql: "INSERT INTO branches (repo, name, head, created) VALUES (?, ?, ?, ?)",
+                       arguments: [b.repo, b.name, b.head, b.created.timeIntervalSince1970])
+    }
+
+    static func setHead(_ db: Database, _ repo: String, _ branch: String, _ head: String?) throws {
+        try db.execute(sql: "UPDATE branches SET head = ? WHERE repo = ? AND name = ?", arguments: [head, repo, branch])
+    }
+
+    static func deleteBranch(_ db: Database, _ repo: String, _ name: String) throws {
+        try db.execute(sql: "DELETE FROM branches WHERE repo = ? AND name = ?", arguments: [repo, name])
+    }
+
+    static func branchesPointingAt(_ db: Database, _ commit: String) throws -> [BranchRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM branches WHERE head = ?", arguments: [commit]).map(branchRow)
+    }
+
+    private static func branchRow(_ row: Row) -> BranchRow {
+        BranchRow(repo: row["repo"], name: row["name"], head: row["head"], created: Date(timeIntervalSince1970: row["created"]))
+    }
+
+    // MARK: commits
+
+    static func commit(_ db: Database, _ id: String) throws -> CommitRow? {
+        try Row.fetchOne(db, sql: "SELECT * FROM commits WHERE id = ?", arguments: [id]).map(commitRow)
+    }
+
+    /// Commits of `repo` whose id starts with `prefix` (at most `limit`).
+    static func commits(_ db: Database, repo: String, idPrefix: String, limit: Int = 10) throws -> [CommitRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM commits WHERE repo = ? AND id >= ? AND id < ? ORDER BY id LIMIT ?",
+                         arguments: [repo, idPrefix, idPrefix + "g", limit]).map(commitRow)
+    }
+
+    /// Every commit of `repo`, newest first.
+    static func commits(_ db: Database, repo: String) throws -> [CommitRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM commits WHERE repo = ? ORDER BY seq DESC", arguments: [repo]).map(commitRow)
+    }
+
+    static func allCommits(_ db: Database) throws -> [CommitRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM commits ORDER BY seq").map(commitRow)
+    }
+
+    static func openCommits(_ db: Database) throws -> [CommitRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM commits WHERE state = 'open' ORDER BY seq").map(commitRow)
+    }
+
+    static func commits(_ db: Database, commitSet: String) throws -> [CommitRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM commits WHERE commit_set = ? ORDER BY seq", arguments: [commitSet]).map(commitRow)
+    }
+
+    static func children(_ db: Database, _ id: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT id FROM commits WHERE parent = ? ORDER BY seq", arguments: [id])
+    }
+
+    static func nextSeq(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM commits") ?? 1
+    }
+
+    static func insertCommit(_ db: Database, _ c: CommitRow) throws {
+        let prov = String(decoding: try JSONEncoder().encode(c.provenance), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO commits (id, repo, branch, parent, root, state, origin, description, started, finished,
+                                 size, commit_set, provenance, seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [c.id, c.repo, c.branch, c.parent, c.root?.hex, c.state.rawValue, c.origin.rawValue,
+                             c.description, c.started.timeIntervalSince1970, c.finished?.timeIntervalSince1970,
+                             c.size, c.commitSet, prov, c.seq])
+    }
+
+    static func markFinished(_ db: Database, _ id: String, root: ObjectHash, size: Int64, finished: Date,
+                             description: String?) throws {
+        if let description {
+            try db.execute(sql: "UPDATE commits SET description = ? WHERE id = ?", arguments: [description, id])
+        }
+        try db.execute(sql: "UPDATE commits SET state = 'finished', root = ?, size = ?, finished = ? WHERE id = ?",
+                       arguments: [root.hex, size, finished.timeIntervalSince1970, id])
+        try db.execute(sql: "DELETE FROM staged_ops WHERE commit_id = ?", arguments: [id])
+    }
+
+    static func deleteCommit(_ db: Database, _ id: String) throws {
+        try db.execute(sql: "DELETE FROM commits WHERE id = ?", arguments: [id])
+    }
+
+    private static func commitRow(_ row: Row) -> CommitRow {
+        let provJSON: String = row["provenance"]
+        let prov = (try? JSONDecoder().decode([CommitRefInfo].self, from: Data(provJSON.utf8))) ?? []
+        let rootHex: String? = row["root"]
+        let fin: Double? = row["finished"]
+        return CommitRow(id: row["id"], repo: row["repo"], branch: row["branch"], parent: row["parent"],
+                         root: rootHex.flatMap { ObjectHash(hex: $0) },
+                         state: CommitState(rawValue: row["state"]) ?? .open,
+                         origin: CommitOrigin(rawValue: row["origin"]) ?? .user,
+                         description: row["description"], started: Date(timeIntervalSince1970: row["started"]),
+                         finished: fin.map { Date(timeIntervalSince1970: $0) }, size: row["size"],
+                         commitSet: row["commit_set"], provenance: prov, seq: row["seq"])
+    }
+
+    // MARK: staged ops
+
+    static func stagedOps(_ db: Database, _ commit: String) throws -> [StagedOp] {
+        let blobs = try Data.fetchAll(db, sql: "SELECT op FROM staged_ops WHERE commit_id = ? ORDER BY seq", arguments: [commit])
+        let dec = JSONDecoder()
+        return try blobs.map { try dec.decode(StagedOp.self, from: $0) }
+    }
+
+    static func appendStagedOps(_ db: Database, _ commit: String, _ ops: [StagedOp]) throws {
+        var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM staged_ops WHERE commit_id = ?",
+                                     arguments: [commit]) ?? 0
+        let enc = JSONEncoder()
+        for op in ops {
+            seq += 1
+            try db.execute(sql: "INSERT INTO staged_ops (commit_id, seq, op) VALUES (?, ?, ?)",
+                           arguments: [commit, seq, try enc.encode(op)])
+        }
+    }
+}

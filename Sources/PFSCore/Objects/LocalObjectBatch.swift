@@ -1,0 +1,164 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A batch of `LocalObjectStore`. `put` writes each new object to its own temp file in the store
+/// instance's staging directory at once (and asks the kernel to start writing it back); `commit` makes
+/// them durable and visible:
+/// 1. data: fdatasync of every temp file, or one syncfs of the filesystem (see `SyncStrategy`);
+/// 2. rename of each temp file to `<2 hex>/<62 hex>` (atomic; replacing an identical object is harmless);
+/// 3. fsync of every fan-out directory that received a name.
+/// Step 1 comes before step 2, so a name never points at data that a crash could lose: a file under its
+/// final name is always complete. After step 3 the names survive a crash too.
+final class LocalObjectBatch: ObjectBatch {
+    let store: LocalObjectStore
+
+    private struct Staged {
+        var tempName: String
+        var size: Int64
+    }
+
+    private struct State {
+        var staged: [ObjectHash: Staged] = [:]
+        var newBytes: Int64 = 0
+        /// Fan-out directories that received names whose fsync has not succeeded yet (retried by the next commit).
+        var unsyncedDirectories: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+    /// Serializes `commit` and `abort` (a commit must not rename temps an abort is deleting). Never taken
+    /// while holding `state`; `state` may be taken while holding it.
+    private let commitLock = Mutex(())
+
+    init(store: LocalObjectStore) {
+        self.store = store
+    }
+
+    deinit {
+        // Whatever was staged and never committed is garbage now.
+        let staged = state.withLock { $0.staged }
+        for (_, entry) in staged { removeTemp(entry.tempName) }
+    }
+
+    var newBytes: Int64 { state.withLock { $0.newBytes } }
+
+    @discardableResult
+    func put(_ hash: ObjectHash, _ bytes: UnsafeRawBufferPointer) throws -> Bool {
+        if state.withLock({ $0.staged[hash] != nil }) || store.contains(hash) { return false }
+
+        let name = store.nextTempName()
+        let path = store.stagingDisplayPath(name)
+        // 0444: objects never change once written; the write below goes through this descriptor.
+        let fd = try FileIO.openAt(store.stagingFD, name, O_WRONLY | O_CREAT | O_EXCL, mode: 0o444, path: path)
+        do {
+            try FileIO.pwriteAll(fd, bytes.baseAddress, bytes.count, offset: 0, path: path)
+        } catch {
+            FileIO.close(fd)
+            removeTemp(name)
+            throw error
+        }
+        // Let the disk work on it while the caller computes the next chunks; commit's sync then waits less.
+        FileIO.startWriteback(fd)
+        FileIO.close(fd)
+
+        let size = Int64(bytes.count)
+        let inserted = state.withLock { s -> Bool in
+            // Another thread may have staged the same object meanwhile.
+            guard s.staged[hash] == nil else { return false }
+            s.staged[hash] = Staged(tempName: name, size: size)
+            s.newBytes += size
+            return true
+        }
+        if !inserted { removeTemp(name) }
+        return inserted
+    }
+
+    func commit() throws {
+        try commitLock.withLock { _ in
+            let (snapshot, pendingDirs) = state.withLock { s in (Array(s.staged), s.unsyncedDirectories) }
+            if snapshot.isEmpty && pendingDirs.isEmpty { return }
+
+            // 1. Data.
+            if !snapshot.isEmpty {
+                if useSyncFS(snapshot.count, snapshot.reduce(Int64(0)) { $0 + $1.value.size }) {
+                    try FileIO.syncfs(store.stagingFD, path: store.rootPath)
+                } else {
+                    for (_, entry) in snapshot {
+                        let path = store.stagingDisplayPath(entry.tempName)
+                        let fd = try FileIO.openAt(store.stagingFD, entry.tempName, O_RDONLY, path: path)
+                        defer { FileIO.close(fd) }
+                        try FileIO.fdatasync(fd, path: path)
+                    }
+                }
+            }
+
+            // 2. Names. Each renamed object leaves the staged set at once (it is stored now), even if a
+            // later step fails; its directory is remembered until an fsync of it succeeds.
+            for (hash, entry) in snapshot {
+                let rel = LocalObjectStore.relativePath(hash)
+                try FileIO.renameAt(store.stagingFD, entry.tempName, store.rootFD, rel, path: store.displayPath(rel))
+                state.withLock { s in
+                    s.staged[hash] = nil
+                    s.unsyncedDirectories.insert(Int(hash.w0 >> 56))
+                }
+            }
+
+            // 3. Directory entries.
+            let dirs = state.withLock { $0.unsyncedDirectories }
+            for dir in dirs.sorted() {
+                let name = LocalObjectStore.fanOutName(dir)
+                let path = store.displayPath(name)
+                let fd = try FileIO.openAt(store.rootFD, name, O_RDONLY | O_DIRECTORY, path: path)
+                defer { FileIO.close(fd) }
+                try FileIO.fsync(fd, path: path)
+                _ = state.withLock { $0.unsyncedDirectories.remove(dir) }
+            }
+        }
+    }
+
+    func abort() {
+        commitLock.withLock { _ in
+            let staged = state.withLock { s -> [ObjectHash: Staged] in
+                let staged = s.staged
+                s.staged = [:]
+                s.newBytes -= staged.values.reduce(Int64(0)) { $0 + $1.size }
+                return staged
+            }
+            for (_, entry) in staged { removeTemp(entry.tempName) }
+        }
+    }
+
+    /// The bytes of an object staged in this batch and not yet committed, or nil. Lets an append re-read
+    /// the last chunk of a file written earlier in the same batch.
+    func readStaged(_ hash: ObjectHash) throws -> [UInt8]? {
+        // Holding commitLock keeps the temp file from being renamed away while it is read.
+        try commitLock.withLock { _ -> [UInt8]? in
+            guard let entry = state.withLock({ $0.staged[hash] }) else { return nil }
+            let path = store.stagingDisplayPath(entry.tempName)
+            let fd = try FileIO.openAt(store.stagingFD, entry.tempName, O_RDONLY, path: path)
+            defer { FileIO.close(fd) }
+            let length = Int(entry.size)
+            guard length > 0 else { return [] }
+            return try [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+                count = 0
+                count = try FileIO.preadFully(fd, buffer.baseAddress, length, offset: 0, path: path)
+            }
+        }
+    }
+
+    private func useSyncFS(_ count: Int, _ bytes: Int64) -> Bool {
+        guard FileIO.hasSyncFS else { return false }
+        switch store.syncStrategy {
+        case .perFile: return false
+        case .syncfs: return true
+        case .automatic(let minObjects, let maxAverageSize):
+            return count >= minObjects && bytes / Int64(count) <= maxAverageSize
+        }
+    }
+
+    private func removeTemp(_ name: String) {
+        _ = try? FileIO.unlinkAt(store.stagingFD, name, path: store.stagingDisplayPath(name))
+    }
+}

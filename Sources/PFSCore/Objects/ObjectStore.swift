@@ -1,0 +1,21 @@
+import Foundation
+
+/// Where chunks and trees live, addressed by the SHA-256 of their bytes. Objects are immutable: an object
+/// that is visible under its hash is complete, so `contains` may be trusted for dedup.
+/// Implementations are thread-safe.
+public protocol ObjectStore: AnyObject, Sendable {
+    /// Whether the object is stored (committed). Staged, uncommitted objects are not.
+    func contains(_ hash: ObjectHash) -> Bool
+    /// The whole object; `PFSError(.notFound)` if it is missing.
+    func read(_ hash: ObjectHash) throws -> [UInt8]
+    /// `length` bytes from `offset` (fewer at the end of the object, none past it); `.notFound` if missing.
+    func read(_ hash: ObjectHash, offset: Int, length: Int) throws -> [UInt8]
+    /// The object's length in bytes; `.notFound` if missing.
+    func size(_ hash: ObjectHash) throws -> Int64
+    /// A new batch for writing objects; nothing it stages is visible until `commit()`.
+    func makeBatch() -> ObjectBatch
+    /// Removes an object (GC only); `.notFound` if missing.
+    func delete(_ hash: ObjectHash) throws
+    /// Every stored object (hash, size, mtime). Used by GC and fsck. Skips temp files.
+    func forEachObject(_ body: (ObjectHash, Int64, Date) throws -> Void) throws
+}

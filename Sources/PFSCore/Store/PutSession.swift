@@ -1,0 +1,311 @@
+import Foundation
+import GRDB
+
+/// One write request: a list of changes to apply to a branch or an open commit, atomically.
+/// File content is chunked and stored as it streams in (outside the store's write lock); `commit()` makes
+/// the objects durable, then applies every change in one step: into the branch's open commit, or into a
+/// new commit that is finished at once (one request, one commit). A session that fails or is aborted
+/// leaves no trace in the metadata; its objects are reclaimed by `gc`.
+public final class PutSession: @unchecked Sendable {
+    public let store: Store
+    public let repo: String
+    public let ref: String
+    let batch: any ObjectBatch
+    let startView: CommitView
+    private var gateHeld = false
+    private(set) var ops: [StagedOp] = []
+    /// The state of paths this session already changed (nil = deleted), so later records see earlier ones.
+    private var pending: [String: TreeEntry?] = [:]
+    /// Appends computed against the state at session start: path → hash of the entry they extended.
+    private var appendBases: [String: ObjectHash?] = [:]
+    private var files = 0
+    private var bytes: Int64 = 0
+    private var finished = false
+
+    init(store: Store, repo: String, ref: String) throws {
+        self.store = store
+        self.repo = repo
+        self.ref = ref
+        _ = try CommitRef.parseRef(ref)
+        self.startView = try store.view(repo: repo, ref: ref)
+        if let c = startView.commit, c.state == .finished, !(try store.isBranchRef(repo: repo, ref: ref)) {
+            throw PFSError(.readOnly, "commit \(c.id) of repo \"\(repo)\" is finished and cannot change; write to a branch (\(repo)@\(c.branch ?? "master")) or an open commit")
+        }
+        self.batch = store.objects.makeBatch()
+        store.gate.enterWriter()
+        gateHeld = true
+    }
+
+    deinit {
+        if !finished { abort() }
+    }
+
+    /// A file being written into the session.
+    public final class FileWriter {
+        let path: String
+        let ingester: FileIngester
+        let mode: UInt32
+        let mtimeNs: Int64
+        var written: Int64 = 0
+        init(path: String, ingester: FileIngester, mode: UInt32, mtimeNs: Int64) {
+            self.path = path; self.ingester = ingester; self.mode = mode; self.mtimeNs = mtimeNs
+        }
+        public func write(_ bytes: UnsafeRawBufferPointer) throws {
+            try ingester.write(bytes)
+            written += Int64(bytes.count)
+        }
+        public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+    }
+
+    private func current(_ path: String) throws -> TreeEntry? {
+        if let p = pending[path] { return p }
+        return try startView.entry(Names.components(path))
+    }
+
+    /// Starts a file: `append` extends the current file (or creates it).
+    public func openFile(path rawPath: String, append: Bool, mode: UInt32? = nil, mtimeNs: Int64? = nil) throws -> FileWriter {
+        let path = try Names.cleanPath(rawPath)
+        guard path != "/" else { throw PFSError.invalid("a file needs a path inside the commit, e.g. /data.csv") }
+        var prefix: [ChunkRef] = []
+        var oldMode: UInt32?
+        if let e = try current(path) {
+            if e.kind == .dir {
+                throw PFSError(.isDirectory, "\(path) is a directory in \(repo)@\(ref); put the file at a path inside it")
+            }
+            oldMode = e.mode
+            if append, e.kind == .file {
+                prefix = try store.trees.content(of: e).chunks
+                if pending[path] == nil { appendBases[path] = .some(e.hash) }
+            }
+        } else if append, pending[path] == nil {
+            appendBases[path] = .some(nil)
+        }
+        let ing = try FileIngester(store: store.objects, batch: batch, appendingTo: prefix)
+        return FileWriter(path: path, ingester: ing, mode: (mode ?? oldMode ?? TreeEntry.defaultFileMode) & 0o7777,
+                          mtimeNs: mtimeNs ?? Store.nowNs())
+    }
+
+    /// Finishes a file started with `openFile`.
+    public func close(_ w: FileWriter) throws {
+        let content = try w.ingester.finish()
+        try store.trees.storeManifestIfNeeded(content, batch: batch)
+        let name = Names.components(w.path).last!
+        let entry = TreeEntry.file(name: name, content: content, mode: w.mode, mtimeNs: w.mtimeNs)
+        record(.put(path: w.path, entry: entry), path: w.path, state: entry)
+        files += 1
+        bytes += w.written
+    }
+
+    /// Convenience: a whole file from memory.
+    public func putFile(path: String, _ data: [UInt8], append: Bool = false, mode: UInt32? = nil, mtimeNs: Int64? = nil) throws {
+        let w = try openFile(path: path, append: append, mode: mode, mtimeNs: mtimeNs)
+        try w.write(data)
+        try close(w)
+    }
+
+    public func delete(path rawPath: String, recursive: Bool = true) throws {
+        let path = try Names.cleanPath(rawPath)
+        guard try current(path) != nil else {
+            throw PFSError.notFound("\(path) does not exist in \(repo)@\(ref)")
+        }
+        record(.delete(path: path, recursive: recursive), path: path, state: nil)
+        if path == "/" { pending.removeAll(); pending["/"] = .some(nil) }
+    }
+
+    public func mkdir(path rawPath: String, mode: UInt32 = TreeEntry.defaultDirMode, mtimeNs: Int64? = nil) throws {
+        let path = try Names.cleanPath(rawPath)
+        let m = mtimeNs ?? Store.nowNs()
+        record(.mkdir(path: path, mode: mode, mtimeNs: m, parents: true), path: path,
+               state: TreeEntry(name: Names.components(path).last ?? "", kind: .dir, mode: mode, size: 0, mtimeNs: m,
+                                hash: ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0)))
+    }
+
+    public func symlink(path rawPath: String, target: String, mtimeNs: Int64? = nil) throws {
+        let path = try Names.cleanPath(rawPath)
+        guard !target.isEmpty, !target.utf8.contains(0) else { throw PFSError.invalid("symlink target for \(path) is empty or contains NUL") }
+        let e = TreeEntry.symlink(name: Names.components(path).last ?? "", target: target, mtimeNs: mtimeNs ?? Store.nowNs())
+        record(.put(path: path, entry: e), path: path, state: e)
+        files += 1
+    }
+
+    /// Copies a file or directory from any commit by reference (no data copied). `append` concatenates files.
+    public func copy(srcRepo: String, srcRef: String, srcPath: String, to rawDst: String, append: Bool = false) throws {
+        let src = try store.view(repo: srcRepo, ref: srcRef)
+        let scomps = Names.components(try Names.cleanPath(srcPath))
+        var e = try src.require(scomps)
+        let dst = try Names.cleanPath(rawDst)
+        guard dst != "/" || e.kind == .dir else { throw PFSError.invalid("copy a file to a path inside the commit, e.g. /name") }
+        if e.kind == .dir, e.hash == ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0) {
+            throw PFSError.precondition("\(srcRepo)@\(srcRef):\(srcPath) is a directory changed in an open commit; finish that commit first, then copy")
+        }
+        if dst == "/" {
+            // Copying a directory onto the root: copy each of its entries.
+            for child in try src.list(scomps) {
+                try copy(srcRepo: srcRepo, srcRef: srcRef, srcPath: "/" + (scomps + [child.name]).joined(separator: "/"),
+                         to: "/" + child.name, append: append)
+            }
+            return
+        }
+        let name = Names.components(dst).last!
+        if append, e.kind == .file, let old = try current(dst), old.kind == .file {
+            let a = try store.trees.content(of: old), b = try store.trees.content(of: e)
+            let content = FileContent(chunks: a.chunks + b.chunks, size: a.size + b.size)
+            try store.trees.storeManifestIfNeeded(content, batch: batch)
+            if pending[dst] == nil { appendBases[dst] = .some(old.hash) }
+            e = TreeEntry.file(name: name, content: content, mode: old.mode, mtimeNs: Store.nowNs())
+        } else {
+            e = e.renamed(name)
+        }
+        record(.put(path: dst, entry: e), path: dst, state: e)
+        files += 1
+        bytes += e.size
+    }
+
+    private func record(_ op: StagedOp, path: String, state: TreeEntry?) {
+        ops.append(op)
+        pending[path] = .some(state)
+        // Anything below a replaced or deleted path is now unknown to `pending`; drop stale children.
+        let prefix = path == "/" ? "/" : path + "/"
+        for k in pending.keys where k.hasPrefix(prefix) && k != path { pending[k] = nil }
+    }
+
+    /// Makes the content durable, then applies every change atomically. Returns what was written where.
+    @discardableResult
+    public func commit(description: String = "") throws -> PutResult {
+        precondition(!finished, "PutSession committed twice")
+        defer {
+            finished = true
+            releaseGate()
+        }
+        do {
+            try batch.commit()
+        } catch {
+            batch.abort()
+            throw error
+        }
+        let (commit, finishedNow) = try store.apply(self, description: description)
+        return PutResult(commit: commit, finished: finishedNow, files: files, bytes: bytes, newBytes: batch.newBytes)
+    }
+
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        batch.abort()
+        releaseGate()
+    }
+
+    private func releaseGate() {
+        if gateHeld {
+            gateHeld = false
+            store.gate.leaveWriter()
+        }
+    }
+
+    var stagedOps: [StagedOp] { ops }
+    var appendChecks: [String: ObjectHash?] { appendBases }
+}
+
+extension Store {
+    /// Starts a write into `ref` of `repo`: a branch (joined if it has an open commit, else a new commit is
+    /// made and finished), or an open commit id.
+    public func beginPut(repo: String, ref: String) throws -> PutSession {
+        try Names.validateRepo(repo)
+        return try PutSession(store: self, repo: repo, ref: ref)
+    }
+
+    func isBranchRef(repo: String, ref: String) throws -> Bool {
+        let parsed = try CommitRef.parseRef(ref)
+        guard parsed.ancestry == 0 else { return false }
+        return try meta.read { try MetadataStore.branch($0, repo, parsed.base) } != nil
+    }
+
+    /// Applies a session's changes under the write lock. Returns the commit id and whether it was finished.
+    func apply(_ s: PutSession, description: String) throws -> (String, Bool) {
+        let result: (String, Bool) = try locked {
+            enum Target { case join(CommitRow), auto(branch: String, parent: CommitRow?) }
+            let target: Target = try meta.read { db in
+                _ = try requireRepo(db, s.repo)
+                let parsed = try CommitRef.parseRef(s.ref)
+                if parsed.ancestry == 0, let b = try MetadataStore.branch(db, s.repo, parsed.base) {
+                    if let h = b.head, let head = try MetadataStore.commit(db, h) {
+                        return head.state == .open ? .join(head) : .auto(branch: b.name, parent: head)
+                    }
+                    return .auto(branch: b.name, parent: nil)
+                }
+                if parsed.ancestry == 0, !CommitRef.looksLikeCommitID(parsed.base) {
+                    try Names.validateBranch(parsed.base)
+                    return .auto(branch: parsed.base, parent: nil)  // a put creates the branch, as in Pachyderm
+                }
+                let c = try resolve(db, repo: s.repo, ref: s.ref)
+                guard c.state == .open else {
+                    throw PFSError(.readOnly, "commit \(c.id) of repo \"\(s.repo)\" is finished and cannot change; write to a branch or an open commit")
+                }
+                return .join(c)
+            }
+            switch target {
+            case .join(let c):
+                guard let tree = openTree(c.id) else {
+                    throw PFSError(.internal, "open commit \(c.id) has no working tree; restart the daemon to restore it")
+                }
+                try checkAppends(s, against: tree.entry)
+                do {
+                    let now = Self.nowNs()
+                    for op in s.stagedOps { try tree.apply(op, now: now) }
+                    try meta.write { db in try MetadataStore.appendStagedOps(db, c.id, s.stagedOps) }
+                } catch {
+                    try? rebuildOpenTree(c)
+                    throw error
+                }
+                return (c.id, false)
+            case .auto(let branch, let parent):
+                let tree = try WorkingTree(trees: trees, baseRoot: parent?.root)
+                try checkAppends(s, against: tree.entry)
+                let now = Self.nowNs()
+                for op in s.stagedOps { try tree.apply(op, now: now) }
+                let batch = objects.makeBatch()
+                let written: (root: ObjectHash, size: Int64)
+                do {
+                    written = try tree.write(batch: batch)
+                    try batch.commit()
+                } catch {
+                    batch.abort()
+                    throw error
+                }
+                let id = CommitID.generate()
+                try meta.write { db in
+                    let date = Date()
+                    let row = CommitRow(id: id, repo: s.repo, branch: branch, parent: parent?.id, root: written.root,
+                                        state: .finished, origin: .user, description: description, started: date,
+                                        finished: date, size: written.size, commitSet: id, provenance: [],
+                                        seq: try MetadataStore.nextSeq(db))
+                    try MetadataStore.insertCommit(db, row)
+                    if try MetadataStore.branch(db, s.repo, branch) == nil {
+                        try MetadataStore.insertBranch(db, BranchRow(repo: s.repo, name: branch, head: id, created: date))
+                    } else {
+                        try MetadataStore.setHead(db, s.repo, branch, id)
+                    }
+                }
+                return (id, true)
+            }
+        }
+        if result.1 { finishEvents.notifyAll() }
+        return result
+    }
+
+    private func checkAppends(_ s: PutSession, against lookup: ([String]) throws -> TreeEntry?) throws {
+        for (path, expected) in s.appendChecks {
+            let now = try lookup(Names.components(path))
+            if now?.hash != expected {
+                throw PFSError.precondition("\(path) in \(s.repo)@\(s.ref) changed while this append was being uploaded; retry the append")
+            }
+        }
+    }
+
+    /// Rebuilds an open commit's working tree from its persisted op log (after a failed apply).
+    func rebuildOpenTree(_ c: CommitRow) throws {
+        let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: c))
+        let ops = try meta.read { db in try MetadataStore.stagedOps(db, c.id) }
+        for op in ops { try tree.apply(op, now: Self.nowNs()) }
+        openTrees.withLock { $0[c.id] = tree }
+    }
+}

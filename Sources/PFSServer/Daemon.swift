@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import PFSCore
+import ServiceLifecycle
+
+/// Everything `pfsmount` needs to run: where the data lives and where to listen.
+public struct DaemonConfiguration: Sendable {
+    public var dataDir: URL
+    public var socketPath: String
+    public var workerThreads: Int
+
+    public init(dataDir: URL, socketPath: String? = nil, workerThreads: Int = 8) {
+        self.dataDir = dataDir
+        self.socketPath = socketPath ?? dataDir.appendingPathComponent("pfs.sock").path
+        self.workerThreads = workerThreads
+    }
+
+    /// `--data-dir`, else `$PFS_DATA_DIR`, else `~/.pfs`.
+    public static func defaultDataDir(_ explicit: String?) -> URL {
+        if let explicit, !explicit.isEmpty { return URL(fileURLWithPath: explicit) }
+        if let env = ProcessInfo.processInfo.environment["PFS_DATA_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".pfs")
+    }
+}
+
+/// The daemon: owns the store (one daemon per data directory, enforced by a lock file) and serves the API.
+/// SIGTERM/SIGINT stop it gracefully; open commits stay open (their staged changes are already durable)
+/// and are restored on the next start.
+public final class Daemon: Sendable {
+    public let config: DaemonConfiguration
+    public let store: Store
+    let logger: Logger
+    let lockFD: Int32
+
+    public init(config: DaemonConfiguration, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        umask(0o077)  // the data directory, the socket and every object are private to the daemon's user
+        try Store.makeDataDirectory(config.dataDir)
+        lockFD = try Self.lock(config.dataDir.appendingPathComponent("daemon.lock").path)
+        store = try Store(dataDir: config.dataDir, logger: logger)
+    }
+
+    deinit { close(lockFD) }
+
+    static func lock(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PFSError.syscall("open", path: path, errno: errno) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            throw PFSError.precondition("another pfsmount is already running with data directory \(URL(fileURLWithPath: path).deletingLastPathComponent().path); stop it first (`pfs unmount` or kill its process), or pass a different --data-dir")
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+        return fd
+    }
+
+    /// Serves until SIGTERM/SIGINT (or until `extraServices` end). `onReady` runs once the socket listens.
+    public func run(extraServices: [any Service] = [], onReady: (@Sendable () -> Void)? = nil) async throws {
+        let socket = config.socketPath
+        guard socket.utf8.count < 104 else {
+            throw PFSError.invalid("socket path \(socket) is too long for a Unix socket (limit 103 bytes); pass a shorter --socket or --data-dir")
+        }
+        // Safe: we hold the data directory's lock, so a socket file left here belongs to a dead daemon.
+        unlink(socket)
+        let pool = NIOThreadPool(numberOfThreads: config.workerThreads)
+        pool.start()
+        let api = APIServer(store: store, pool: pool, logger: logger)
+        let logger = self.logger
+        let app = Application(
+            router: api.makeRouter(),
+            configuration: .init(address: .unixDomainSocket(path: socket), serverName: "pfsmount"),
+            onServerRunning: { _ in
+                chmod(socket, 0o600)
+                logger.info("pfsmount serving", metadata: ["socket": "\(socket)"])
+                onReady?()
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: app)] + extraServices.map { .init(service: $0) },
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await pool.shutdownGracefully()
+            unlink(socket)
+            throw error
+        }
+        try? await pool.shutdownGracefully()
+        unlink(socket)
+        logger.info("pfsmount stopped")
+    }
+}
+
+extension Store {
+    /// Creates the data directory (private to this user) if it does not exist.
+    public static func makeDataDirectory(_ url: URL) throws { try makePrivateDirectory(url) }
+}

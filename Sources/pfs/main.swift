@@ -1,0 +1,2 @@
+import PFSCLI
+PFSCommand.main()
