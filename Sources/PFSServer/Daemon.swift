@@ -96,8 +96,3 @@ public final class Daemon: Sendable {
         logger.info("pfsmount stopped")
     }
 }
-
-extension Store {
-    /// Creates the data directory (private to this user) if it does not exist.
-    public static func makeDataDirectory(_ url: URL) throws { try makePrivateDirectory(url) }
-}

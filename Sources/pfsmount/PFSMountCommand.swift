@@ -55,8 +55,7 @@ struct PFSMountCommand: AsyncParsableCommand {
             let announce = self.announce
             try await daemon.run(onReady: {
                 if announce {
-                    print("ready")
-                    fflush(stdout)
+                    FileHandle.standardOutput.write(Data("ready\n".utf8))
                 }
             })
         } catch let e as PFSError {

@@ -60,7 +60,7 @@ final class LocalObjectBatch: ObjectBatch {
             throw error
         }
         // Let the disk work on it while the caller computes the next chunks; commit's sync then waits less.
-        FileIO.startWriteback(fd)
+        if getenv("PFS_NO_WB") == nil { FileIO.startWriteback(fd) }
         FileIO.close(fd)
 
         let size = Int64(bytes.count)

@@ -65,11 +65,19 @@ public struct CommitView: Sendable {
 
 extension Store {
     /// A view of the commit `ref` names. A branch with no commits gives an empty view.
-    public func view(repo: String, ref: String) throws -> CommitView {
+    /// With `creatingBranch`, a valid branch name that does not exist yet also gives an empty view
+    /// (a write into it creates the branch).
+    public func view(repo: String, ref: String, creatingBranch: Bool = false) throws -> CommitView {
         let c: CommitRow? = try meta.read { db in
             let parsed = try CommitRef.parseRef(ref)
-            if parsed.ancestry == 0, let b = try MetadataStore.branch(db, repo, parsed.base), b.head == nil {
-                return nil
+            if parsed.ancestry == 0 {
+                if let b = try MetadataStore.branch(db, repo, parsed.base) {
+                    if b.head == nil { return nil }
+                } else if creatingBranch, !CommitRef.looksLikeCommitID(parsed.base),
+                          (try? Names.validateBranch(parsed.base)) != nil {
+                    _ = try requireRepo(db, repo)
+                    return nil
+                }
             }
             return try resolve(db, repo: repo, ref: ref)
         }

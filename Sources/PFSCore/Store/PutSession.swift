@@ -27,7 +27,7 @@ public final class PutSession: @unchecked Sendable {
         self.repo = repo
         self.ref = ref
         _ = try CommitRef.parseRef(ref)
-        self.startView = try store.view(repo: repo, ref: ref)
+        self.startView = try store.view(repo: repo, ref: ref, creatingBranch: true)
         if let c = startView.commit, c.state == .finished, !(try store.isBranchRef(repo: repo, ref: ref)) {
             throw PFSError(.readOnly, "commit \(c.id) of repo \"\(repo)\" is finished and cannot change; write to a branch (\(repo)@\(c.branch ?? "master")) or an open commit")
         }

@@ -28,6 +28,8 @@ extension Store {
                 throw PFSError(.ambiguous, "commit prefix \(prefix) is ambiguous in repo \"\(repo)\": it matches \(matches.map(\.id).joined(separator: ", ")); give more digits")
             }
             commit = matches[0]
+        } else if (try? Names.validateBranch(parsed.base)) != nil {
+            throw PFSError.notFound("branch \"\(parsed.base)\" does not exist in repo \"\(repo)\"; list branches with `pfs list branch \(repo)`, or put a file into \(repo)@\(parsed.base) to create it")
         } else {
             throw PFSError.notFound("\"\(parsed.base)\" is neither a branch of repo \"\(repo)\" nor a commit id; list branches with `pfs list branch \(repo)`")
         }

@@ -33,6 +33,9 @@ public final class Store: Sendable {
         try restoreOpenCommits()
     }
 
+    /// Creates the data directory (private to this user) if it does not exist.
+    public static func makeDataDirectory(_ url: URL) throws { try makePrivateDirectory(url) }
+
     static func makePrivateDirectory(_ url: URL) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) {

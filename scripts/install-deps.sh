@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pfs needs to build and run (idempotent; quiet when all are present).
+set -euo pipefail
+pkgs=(libsqlite3-dev libfuse3-dev fuse3 pkg-config)
+if [ "${1:-}" = "--test" ]; then pkgs+=(python3-venv curl); fi
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v swift >/dev/null 2>&1; then
+  if [ -x /opt/swift/usr/bin/swift ]; then export PATH=/opt/swift/usr/bin:$PATH
+  else echo "swift 6 is not installed: install the Swift toolchain (swift.org) and put it on PATH" >&2; exit 1; fi
+fi
