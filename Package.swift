@@ -34,6 +34,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .target(
+            name: "PFSFuse",
+            dependencies: [
+                "PFSCore", "CFuse3",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PFSServer",
             dependencies: [
@@ -60,8 +70,9 @@ let package = Package(
         .executableTarget(
             name: "pfsmount",
             dependencies: [
-                "PFSServer", "PFSCore",
+                "PFSServer", "PFSCore", "PFSFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -69,9 +80,10 @@ let package = Package(
         .executableTarget(name: "pfs", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "pachctl", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "PFSCoreTests", dependencies: ["PFSCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "PFSCLITests", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["PFSCore"],
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
     ],

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PFSCore
+import Synchronization
 
 /// The daemon's HTTP/JSON API (docs/api/README.md) over a store. Store calls block (SQLite, file I/O,
 /// hashing), so they run on a dedicated thread pool, never on the event loops.
@@ -12,11 +13,13 @@ public struct APIServer: Sendable {
     public let store: Store
     let pool: NIOThreadPool
     let logger: Logger
+    let control: DaemonControl
 
-    public init(store: Store, pool: NIOThreadPool, logger: Logger) {
+    public init(store: Store, pool: NIOThreadPool, logger: Logger, control: DaemonControl = DaemonControl()) {
         self.store = store
         self.pool = pool
         self.logger = logger
+        self.control = control
     }
 
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -29,6 +32,16 @@ public struct APIServer: Sendable {
         let api = router.group("v1")
 
         api.get("version") { _, _ in json(VersionInfo(version: PFSVersion.version, apiVersion: PFSVersion.apiVersion)) }
+        api.get("status") { _, _ in
+            json(DaemonStatus(pid: Int(getpid()), dataDir: store.dataDir.path, mountpoint: control.mountpoint,
+                              version: PFSVersion.version))
+        }
+        api.post("unmount") { _, _ in
+            // Reply first; the shutdown (finish open commits, unmount, exit) follows.
+            control.requestShutdown()
+            return json(DaemonStatus(pid: Int(getpid()), dataDir: store.dataDir.path, mountpoint: control.mountpoint,
+                                     version: PFSVersion.version), status: .accepted)
+        }
 
         // repos
         api.get("repos") { _, _ in json(try await blocking { try store.listRepos() }) }
@@ -336,4 +349,31 @@ func decodeOptional<T: Decodable>(_ type: T.Type, _ req: Request, _ ctx: BasicRe
     let buf = try await req.body.collect(upTo: 16 << 20)
     guard buf.readableBytes > 0 else { return nil }
     return try PFSJSON.decoder().decode(T.self, from: Data(buf.readableBytesView))
+}
+
+/// What the daemon is: reported by `GET /v1/status`.
+public struct DaemonStatus: Codable, Sendable {
+    public var pid: Int
+    public var dataDir: String
+    /// nil when running with --no-mount.
+    public var mountpoint: String?
+    public var version: String
+}
+
+/// Lets API operations reach the daemon itself (its mount point, a graceful shutdown).
+public final class DaemonControl: Sendable {
+    public let mountpoint: String?
+    private let shutdown = Mutex<(@Sendable () -> Void)?>(nil)
+
+    public init(mountpoint: String? = nil) { self.mountpoint = mountpoint }
+
+    func setShutdown(_ f: @escaping @Sendable () -> Void) { shutdown.withLock { $0 = f } }
+
+    public func requestShutdown() {
+        let f = shutdown.withLock { $0 }
+        Task {
+            try? await Task.sleep(for: .milliseconds(50))
+            f?()
+        }
+    }
 }

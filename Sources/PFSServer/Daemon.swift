@@ -11,9 +11,12 @@ public struct DaemonConfiguration: Sendable {
     public var dataDir: URL
     public var socketPath: String
     public var workerThreads: Int
+    /// Where the filesystem is mounted (nil: API only).
+    public var mountpoint: String?
 
-    public init(dataDir: URL, socketPath: String? = nil, workerThreads: Int = 8) {
+    public init(dataDir: URL, socketPath: String? = nil, workerThreads: Int = 8, mountpoint: String? = nil) {
         self.dataDir = dataDir
+        self.mountpoint = mountpoint
         self.socketPath = socketPath ?? dataDir.appendingPathComponent("pfs.sock").path
         self.workerThreads = workerThreads
     }
@@ -69,7 +72,8 @@ public final class Daemon: Sendable {
         unlink(socket)
         let pool = NIOThreadPool(numberOfThreads: config.workerThreads)
         pool.start()
-        let api = APIServer(store: store, pool: pool, logger: logger)
+        let control = DaemonControl(mountpoint: config.mountpoint)
+        let api = APIServer(store: store, pool: pool, logger: logger, control: control)
         let logger = self.logger
         let app = Application(
             router: api.makeRouter(),
@@ -82,8 +86,11 @@ public final class Daemon: Sendable {
             logger: logger
         )
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: app)] + extraServices.map { .init(service: $0) },
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [.init(service: app)] + extraServices.map {
+                // When the mount goes away (fusermount3 -u, umount), the daemon stops too.
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup)
+            }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        control.setShutdown { Task { await group.triggerGracefulShutdown() } }
         do {
             try await group.run()
         } catch {

@@ -1,2 +1,3 @@
 import PFSCLI
-PFSCommand.main()
+
+await PFSCommand.runMain()

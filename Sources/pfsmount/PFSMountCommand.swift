@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import PFSCore
+import PFSFuse
 import PFSServer
+import ServiceLifecycle
 
 @main
 struct PFSMountCommand: AsyncParsableCommand {
@@ -20,6 +22,16 @@ struct PFSMountCommand: AsyncParsableCommand {
 
     @Argument(help: "Where to mount the filesystem (default ~/pfs).")
     var mountpoint: String?
+
+    @Option(name: .customLong("commit-settle"), help: "Milliseconds a branch must be quiet before its open commit finishes.")
+    var commitSettle: Int = 500
+
+    @Flag(name: .customLong("allow-other"), help: "Let other users use the mount (file modes are enforced).")
+    var allowOther = false
+
+    @Option(name: .shortAndLong, parsing: .singleValue,
+            help: "Mount options as mount(8) passes them: data_dir=DIR, allow_other, commit_settle=MS, socket=PATH.")
+    var o: [String] = []
 
     @Flag(name: .customLong("no-mount"), help: "Serve the API without mounting the filesystem.")
     var noMount = false
@@ -40,20 +52,46 @@ struct PFSMountCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown --log-level \(logLevel); use trace, debug, info, notice, warning, error or critical")
         }
-        if !noMount {
-            throw ValidationError("this build of pfsmount cannot mount a filesystem yet; run `pfsmount --no-mount` to serve the API")
+        var dataDir = self.dataDir, socket = self.socket, settle = commitSettle, allowOther = self.allowOther
+        for opt in o.flatMap({ $0.split(separator: ",").map(String.init) }) {
+            let kv = opt.split(separator: "=", maxSplits: 1).map(String.init)
+            switch kv[0] {
+            case "data_dir": dataDir = kv.count > 1 ? kv[1] : nil
+            case "socket": socket = kv.count > 1 ? kv[1] : nil
+            case "commit_settle":
+                guard kv.count > 1, let ms = Int(kv[1]) else { throw ValidationError("commit_settle needs milliseconds, e.g. commit_settle=500") }
+                settle = ms
+            case "allow_other": allowOther = true
+            case "rw", "defaults", "nodev", "nosuid", "noauto", "user", "users", "_netdev", "noatime", "relatime", "auto", "exec", "noexec":
+                break  // mount(8)/fstab options that need nothing from us
+            default:
+                throw ValidationError("unknown mount option \(kv[0]); known: data_dir=DIR, socket=PATH, commit_settle=MS, allow_other")
+            }
         }
+        guard settle >= 0 else { throw ValidationError("--commit-settle must be 0 or more milliseconds") }
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
         }
         let logger = Logger(label: "pfsmount")
-        let config = DaemonConfiguration(dataDir: DaemonConfiguration.defaultDataDir(dataDir), socketPath: socket)
+        let mountAt: String? = noMount ? nil : (mountpoint.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent("pfs").path)
+        let config = DaemonConfiguration(dataDir: DaemonConfiguration.defaultDataDir(dataDir), socketPath: socket,
+                                         mountpoint: mountAt)
         do {
             let daemon = try Daemon(config: config, logger: logger)
+            var services: [any Service] = []
+            if let mountAt {
+                var fsOptions = PFSFileSystem.Options()
+                fsOptions.settle = .milliseconds(settle)
+                let fs = try PFSFileSystem(store: daemon.store, options: fsOptions, logger: logger)
+                var mo = MountOptions(mountpoint: mountAt)
+                mo.allowOther = allowOther
+                services.append(MountService(fs: fs, options: mo, logger: logger))
+            }
             let announce = self.announce
-            try await daemon.run(onReady: {
+            try await daemon.run(extraServices: services, onReady: {
                 if announce {
                     FileHandle.standardOutput.write(Data("ready\n".utf8))
                 }

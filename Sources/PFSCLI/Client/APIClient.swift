@@ -326,7 +326,7 @@ public final class APIClient: Sendable {
             case .invalidURL: return "invalid URL"
             case .emptyHost: return "the URL has no host"
             case .cancelled: return "cancelled"
-            case .tooManyRedirects: return "too many redirects"
+            case .redirectLimitReached: return "too many redirects"
             case .redirectCycleDetected: return "redirect cycle"
             default: return String(describing: e)
             }

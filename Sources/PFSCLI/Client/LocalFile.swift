@@ -96,3 +96,15 @@ enum LocalFile {
 
     static func quoted(_ path: String) -> String { "\"" + Names.printable(path) + "\"" }
 }
+
+extension LocalFile {
+    /// `read(2)`, for types whose own `read` method would shadow it.
+    static func readFD(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+        read(fd, buffer, count)
+    }
+
+    /// `write(2)`, for types whose own `write` method would shadow it.
+    static func writeFD(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+        write(fd, buffer, count)
+    }
+}

@@ -60,7 +60,7 @@ public struct PutBodySequence: AsyncSequence, Sendable {
         }
 
         /// Below this much room left in a buffer, send it rather than cut a tiny segment.
-        private var minimumRoom: Int { min(64 << 10, chunkBytes / 2) }
+        private var minimumRoom: Int { Swift.min(64 << 10, chunkBytes / 2) }
 
         public mutating func next() async throws -> ByteBuffer? {
             guard !finished else { return nil }
@@ -78,7 +78,7 @@ public struct PutBodySequence: AsyncSequence, Sendable {
                     let room = chunkBytes - out.readableBytes
                     if room < minimumRoom && out.readableBytes > 0 { break }
                     let prefix = PutStreamEncoder.beginSegment(in: &out)
-                    try await reader!.read(into: &out, upTo: max(room, 1))
+                    try await reader!.read(into: &out, upTo: Swift.max(room, 1))
                     if PutStreamEncoder.endSegment(startingAt: prefix, in: &out) == 0 {
                         // That empty segment was the record's terminator.
                         reader = nil
@@ -137,7 +137,7 @@ public struct PutBodySequence: AsyncSequence, Sendable {
                         pending = more
                         continue
                     }
-                    let n = min(limit - copied, pending.readableBytes)
+                    let n = Swift.min(limit - copied, pending.readableBytes)
                     var slice = pending.readSlice(length: n)!
                     out.writeBuffer(&slice)
                     copied += n
@@ -180,7 +180,7 @@ public struct PutBodySequence: AsyncSequence, Sendable {
                 var failure: Int32 = 0
                 let n = out.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr -> Int in
                     while true {
-                        let r = Glibc.read(fd, ptr.baseAddress, want)
+                        let r = LocalFile.readFD(fd, ptr.baseAddress, want)
                         if r >= 0 { return r }
                         if errno == EINTR { continue }
                         failure = errno

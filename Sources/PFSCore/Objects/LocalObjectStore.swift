@@ -56,7 +56,7 @@ public final class LocalObjectStore: ObjectStore {
         let existed = (try FileIO.statAt(AT_FDCWD, rootPath, path: rootPath)) != nil
         try FileIO.makeDirectories(rootPath)
         let rootFD = try FileIO.openDirectory(rootPath)
-        var stagingFD: Int32 = -1
+        let stagingName: String, stagingFD: Int32
         do {
             if !existed {
                 // The store directory's own entry must survive a crash before anything is written into it.
@@ -73,15 +73,13 @@ public final class LocalObjectStore: ObjectStore {
             if try FileIO.mkdirAt(rootFD, "tmp", path: rootPath + "/tmp") { created = true }
             if created { try FileIO.fsync(rootFD, path: rootPath) }
 
-            let (name, fd) = try Self.openStagingDirectory(rootFD: rootFD, rootPath: rootPath)
-            stagingFD = fd
-            self.stagingName = name
+            (stagingName, stagingFD) = try Self.openStagingDirectory(rootFD: rootFD, rootPath: rootPath)
         } catch {
-            if stagingFD >= 0 { FileIO.close(stagingFD) }
             FileIO.close(rootFD)
             throw error
         }
         self.rootFD = rootFD
+        self.stagingName = stagingName
         self.stagingFD = stagingFD
     }
 

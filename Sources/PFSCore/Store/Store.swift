@@ -20,6 +20,7 @@ public final class Store: Sendable {
     let openTrees = Mutex<[String: WorkingTree]>([:])
     let finishEvents = Notifier()
     let gate = WriteGate()
+    let changes = Atomic<UInt64>(0)
 
     /// Opens (creating if needed) the store in `dataDir`: `objects/`, `metadata.db`. Open commits are restored
     /// from their staged-op logs.
@@ -72,7 +73,8 @@ public final class Store: Sendable {
         return root
     }
 
-    static func nowNs() -> Int64 {
+    /// The current time in nanoseconds since the epoch (file mtimes).
+    public static func nowNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
@@ -80,9 +82,16 @@ public final class Store: Sendable {
 
     func locked<T>(_ body: () throws -> T) rethrows -> T {
         writeLock.lock()
-        defer { writeLock.unlock() }
+        defer {
+            changes.add(1, ordering: .releasing)
+            writeLock.unlock()
+        }
         return try body()
     }
+
+    /// Grows with every change to metadata or open commits: caches of branch state compare it to know
+    /// whether they are still current.
+    public var changeCounter: UInt64 { changes.load(ordering: .acquiring) }
 
     // MARK: repos
 

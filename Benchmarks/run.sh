@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The pfs benchmarks: builds the release binaries, installs DVC into Benchmarks/.venv (the reference),
+# starts a private daemon on a scratch data directory, measures pfs and its references in the same run,
+# and writes Benchmarks/results/latest.md (+ latest.json). See Benchmarks/README.md.
+#
+#   Benchmarks/run.sh                full sizes (~10-15 min on 2 cores): 1 GiB file, 10,000 files, 100,000-file branch
+#   Benchmarks/run.sh --quick        small sizes, a smoke run for CI (< 2 min once built)
+#   options: --no-dvc  --only 1,3  --via cli|api  --check-targets (exit 3 if a target is missed)  --keep (keep scratch)
+#            --no-build (use the release binaries already in .build, e.g. while the tree does not compile)
+#            --profile (perf-record the daemon during the main steps; the top symbols go into the report)
+#
+# Scratch space goes under $TMPDIR (default /tmp): the full run needs ~5 GiB free there.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cmdline="Benchmarks/run.sh${*:+ $*}"
+
+quick=0 dvc=1 keep=0 build=1 extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --no-dvc) dvc=0 ;;
+    --keep) keep=1 ;;
+    --no-build) build=0 ;;
+    --check-targets|--profile) extra+=("$1") ;;
+    --only|--via) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; extra+=("$1" "$2"); shift ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+say() { echo "[run.sh $(date +%H:%M:%S)] $*" >&2; }
+
+# --- scratch space and cleanup: the daemon never outlives this script ------------------------------------
+work="$(mktemp -d "${TMPDIR:-/tmp}/pfs-bench.XXXXXX")"
+pidfile="$work/pfsmount.pid"
+cleanup() {
+  local rc=$?
+  if [ -s "$pidfile" ]; then
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+      say "stopping the benchmark daemon (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  if [ "$keep" = 1 ]; then say "scratch kept in $work"; else rm -rf "$work"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- build -------------------------------------------------------------------------------------------------
+cd "$root"
+command -v swift >/dev/null 2>&1 || { [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH; }
+bin="$(swift build -c release --show-bin-path)"
+if [ "$build" = 0 ]; then
+  say "--no-build: using the binaries in $bin as they are ($(date -r "$bin/pfsmount" '+built %F %T' 2>/dev/null || echo 'pfsmount missing'))"
+  [ -x "$bin/pfsmount" ] || { say "no $bin/pfsmount: build it first (swift build -c release --product pfsmount)"; exit 1; }
+else
+  say "building release binaries (swift build -c release; shares .build with other builds)"
+  swift build -c release --product pfsmount >&2
+fi
+if [ "$build" = 0 ]; then
+  [ -x "$bin/pfs" ] || extra+=(--via api)
+elif ! swift build -c release --product pfs >"$work/build-pfs.log" 2>&1; then
+  say "the pfs CLI does not build (see below); pfs will be driven through its API"
+  tail -n 20 "$work/build-pfs.log" >&2
+  # A pfs binary left in .build by an older build is not the current CLI: do not use it.
+  extra+=(--via api)
+fi
+
+# --- DVC, the reference (pip, into Benchmarks/.venv) ----------------------------------------------------------
+dvc_args=(--dvc none --dvc-reason "disabled with --no-dvc")
+if [ "$dvc" = 1 ]; then
+  venv="$here/.venv"
+  if [ ! -x "$venv/bin/dvc" ]; then
+    say "installing DVC with pip into $venv (once)"
+    if python3 -m venv "$venv" >"$work/venv.log" 2>&1 && "$venv/bin/pip" install -q dvc >>"$work/venv.log" 2>&1; then :; else
+      say "pip could not install DVC; the dvc columns are skipped:"; tail -n 5 "$work/venv.log" >&2
+    fi
+  fi
+  if [ -x "$venv/bin/dvc" ]; then
+    dvc_args=(--dvc "$venv/bin/dvc")
+  else
+    dvc_args=(--dvc none --dvc-reason "pip could not install DVC into Benchmarks/.venv (see the run's output)")
+  fi
+fi
+
+# --- run ---------------------------------------------------------------------------------------------------------
+mkdir -p "$here/results"
+args=(--bin "$bin" --work "$work" --out "$here/results/latest.md" --pid-file "$pidfile" --command "$cmdline" "${dvc_args[@]}" "${extra[@]}")
+[ "$quick" = 1 ] && args+=(--quick)
+say "running the benchmarks (scratch: $work)"
+python3 "$here/bench.py" "${args[@]}"

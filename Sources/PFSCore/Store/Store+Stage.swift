@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+
+/// Where staged ops went: the open commit, and whether this call opened it.
+public struct StageResult: Sendable, Equatable {
+    public var commit: String
+    public var opened: Bool
+}
+
+extension Store {
+    /// Applies `ops` to the open commit of `repo@branch`, opening one first if the branch has none
+    /// (parent = the branch head; the branch is created if missing). Returns the open commit's id.
+    /// The ops are validated against the live tree and persisted in one transaction: either all apply or
+    /// none. This is how the mount writes: each mutating filesystem operation becomes staged ops.
+    @discardableResult
+    public func stage(repo: String, branch: String, ops: [StagedOp]) throws -> StageResult {
+        try Names.validateBranch(branch)
+        return try locked {
+            let open: CommitRow? = try meta.read { db in
+                _ = try requireRepo(db, repo)
+                guard let b = try MetadataStore.branch(db, repo, branch), let h = b.head,
+                      let head = try MetadataStore.commit(db, h), head.state == .open else { return nil }
+                return head
+            }
+            let commit: CommitRow
+            if let open {
+                commit = open
+            } else {
+                commit = try openCommitLocked(repo: repo, branch: branch)
+            }
+            guard let tree = openTree(commit.id) else {
+                throw PFSError(.internal, "open commit \(commit.id) has no working tree; restart the daemon to restore it")
+            }
+            do {
+                let now = Self.nowNs()
+                for op in ops { try tree.apply(op, now: now) }
+                try meta.write { db in try MetadataStore.appendStagedOps(db, commit.id, ops) }
+            } catch {
+                if open == nil {
+                    // The commit was opened for these ops only: remove it again.
+                    try? meta.write { db in
+                        try MetadataStore.setHead(db, repo, branch, commit.parent)
+                        try MetadataStore.deleteCommit(db, commit.id)
+                    }
+                    openTrees.withLock { $0[commit.id] = nil }
+                } else {
+                    try? rebuildOpenTree(commit)
+                }
+                throw error
+            }
+            return StageResult(commit: commit.id, opened: open == nil)
+        }
+    }
+
+    /// Opens a commit on `branch` (caller holds the write lock).
+    private func openCommitLocked(repo: String, branch: String) throws -> CommitRow {
+        let row = try meta.write { db -> CommitRow in
+            let b = try MetadataStore.branch(db, repo, branch)
+            let parent = try b?.head.flatMap { try MetadataStore.commit(db, $0) }
+            let id = CommitID.generate()
+            let row = CommitRow(id: id, repo: repo, branch: branch, parent: parent?.id, root: nil, state: .open,
+                                origin: .user, description: "", started: Date(), finished: nil,
+                                size: parent?.size ?? 0, commitSet: id, provenance: [], seq: try MetadataStore.nextSeq(db))
+            try MetadataStore.insertCommit(db, row)
+            if b == nil {
+                try MetadataStore.insertBranch(db, BranchRow(repo: repo, name: branch, head: id, created: Date()))
+            } else {
+                try MetadataStore.setHead(db, repo, branch, id)
+            }
+            return row
+        }
+        let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: row))
+        openTrees.withLock { $0[row.id] = tree }
+        return row
+    }
+
+    /// The head commit of a branch (nil: no such branch, or no commits yet).
+    public func branchHead(repo: String, branch: String) throws -> CommitRow? {
+        try meta.read { db in
+            guard let b = try MetadataStore.branch(db, repo, branch), let h = b.head else { return nil }
+            return try MetadataStore.commit(db, h)
+        }
+    }
+
+    /// Every commit of a repo, newest first (rows, for the mount's `.commits/`).
+    public func commitRows(repo: String) throws -> [CommitRow] {
+        try meta.read { db in
+            _ = try requireRepo(db, repo)
+            return try MetadataStore.commits(db, repo: repo)
+        }
+    }
+
+    /// The open commits of every branch (for the mount to finish at unmount).
+    public func openCommitRows() throws -> [CommitRow] {
+        try meta.read { db in try MetadataStore.openCommits(db) }
+    }
+}

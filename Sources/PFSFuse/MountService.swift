@@ -1,0 +1,113 @@
+import CFuse3
+import Foundation
+import Logging
+import PFSCore
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options of the mount itself (see docs/filesystem.md).
+public struct MountOptions: Sendable {
+    public var mountpoint: String
+    /// Let other users see the mount (needs `user_allow_other` in /etc/fuse.conf for non-root daemons);
+    /// the kernel then enforces file modes (`default_permissions`).
+    public var allowOther = false
+    /// Threads serving kernel requests.
+    public var threads: UInt32 = 8
+    public init(mountpoint: String) { self.mountpoint = mountpoint }
+}
+
+/// Mounts the filesystem and serves it until graceful shutdown (SIGTERM/SIGINT, `pfs unmount`) or until
+/// it is unmounted from outside (`fusermount3 -u`, `umount`). Either way, files still being written are
+/// stored and the commits the mount opened are finished before it returns.
+public final class MountService: Service, @unchecked Sendable {
+    public let fs: PFSFileSystem
+    public let options: MountOptions
+    let logger: Logger
+
+    public init(fs: PFSFileSystem, options: MountOptions, logger: Logger) {
+        self.fs = fs
+        self.options = options
+        self.logger = logger
+    }
+
+    /// A dead mount left by a killed daemon answers ENOTCONN: detach it so we can mount again.
+    public static func recoverStaleMount(_ path: String, logger: Logger) {
+        var st = Glibc.stat()
+        if lstat(path, &st) == 0 { return }
+        guard errno == ENOTCONN || errno == EIO else { return }
+        logger.notice("recovering a stale mount left by a previous daemon", metadata: ["mountpoint": "\(path)"])
+        if getuid() == 0, umount2(path, Int32(MNT_DETACH)) == 0 { return }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+        p.arguments = ["-u", "-z", path]
+        try? p.run()
+        p.waitUntilExit()
+    }
+
+    public func run() async throws {
+        let path = options.mountpoint
+        Self.recoverStaleMount(path, logger: logger)
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw PFSError(.failedPrecondition, "cannot create mount point \(path): \(error.localizedDescription)")
+        }
+        guard access("/dev/fuse", R_OK | W_OK) == 0 else {
+            throw PFSError(.failedPrecondition, "/dev/fuse is not usable (\(String(cString: strerror(errno)))); install fuse3 and load the fuse module, or run with --no-mount")
+        }
+        let adapter = FuseAdapter(fs: fs, logger: logger)
+        var args = fuse_args(argc: 0, argv: nil, allocated: 0)
+        var mountOpts = "fsname=pfs,subtype=pfs,default_permissions"
+        if options.allowOther { mountOpts += ",allow_other" }
+        for a in ["pfsmount", "-o", mountOpts] { _ = fuse_opt_add_arg(&args, a) }
+        defer { fuse_opt_free_args(&args) }
+        var ops = FuseAdapter.makeOps()
+        let userdata = Unmanaged.passRetained(adapter)
+        guard let se = pfs_session_new(&args, &ops, userdata.toOpaque()) else {
+            userdata.release()
+            throw PFSError(.failedPrecondition, "libfuse could not create a session (see the log above)")
+        }
+        adapter.session = se
+        guard fuse_session_mount(se, path) == 0 else {
+            fuse_session_destroy(se)
+            userdata.release()
+            throw PFSError(.failedPrecondition, "cannot mount pfs at \(path): is something else mounted there, or is fusermount3 missing? (`fusermount3 -u \(path)` clears a stale mount)")
+        }
+        let sessionBox = SessionBox(se)
+        fs.invalidateInode = { ino in _ = fuse_lowlevel_notify_inval_inode(sessionBox.se, ino, 0, 0) }
+        fs.invalidateEntry = { parent, name in
+            _ = name.withCString { fuse_lowlevel_notify_inval_entry(sessionBox.se, parent, $0, strlen($0)) }
+        }
+        logger.info("mounted", metadata: ["mountpoint": "\(path)"])
+        let threads = options.threads
+        let fs = self.fs
+        await withGracefulShutdownHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let t = Thread {
+                    _ = pfs_session_loop_mt(sessionBox.se, threads)
+                    done.resume()
+                }
+                t.name = "pfs-fuse"
+                t.start()
+            }
+        } onGracefulShutdown: {
+            // Store what writers left and finish the commits first, while the mount still works.
+            fs.finishAll()
+            fuse_session_exit(sessionBox.se)
+            fuse_session_unmount(sessionBox.se)
+        }
+        fs.finishAll()
+        fuse_session_unmount(se)
+        fuse_session_destroy(se)
+        userdata.release()
+        logger.info("unmounted", metadata: ["mountpoint": "\(path)"])
+    }
+}
+
+/// Carries the session pointer into @Sendable closures (libfuse's session is thread-safe for these calls).
+final class SessionBox: @unchecked Sendable {
+    let se: OpaquePointer
+    init(_ se: OpaquePointer) { self.se = se }
+}
