@@ -121,5 +121,15 @@ final class InodeTable: @unchecked Sendable {
         }
     }
 
+    /// Every inode under any branch (for invalidation).
+    func allBranchInodes() -> [(UInt64, NodeKey)] {
+        lock.withLock {
+            byKey.compactMap { key, ino in
+                if case .branch = key { return (ino, key) }
+                return nil
+            }
+        }
+    }
+
     var count: Int { lock.withLock { byIno.count } }
 }

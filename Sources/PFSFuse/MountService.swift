@@ -49,6 +49,7 @@ public final class MountService: Service, @unchecked Sendable {
     public func run() async throws {
         let path = options.mountpoint
         Self.recoverStaleMount(path, logger: logger)
+        fs.finishRecoveredCommits()
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {

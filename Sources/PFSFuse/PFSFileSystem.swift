@@ -86,6 +86,10 @@ public final class PFSFileSystem: @unchecked Sendable {
     public var invalidateInode: (@Sendable (UInt64) -> Void)?
     public var invalidateEntry: (@Sendable (UInt64, String) -> Void)?
 
+    private let watchQueue = DispatchQueue(label: "pfs.fuse.watch")
+    private var watchPending = false
+    private var seenHeads: [String: String] = [:]
+
     public init(store: Store, options: Options = Options(), logger: Logger = Logger(label: "pfs.fuse")) throws {
         self.store = store
         self.options = options
@@ -93,6 +97,51 @@ public final class PFSFileSystem: @unchecked Sendable {
         spoolDir = store.dataDir.appendingPathComponent("spool").path
         try? FileManager.default.createDirectory(atPath: spoolDir, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
+        store.addChangeObserver { [weak self] in self?.storeChanged() }
+    }
+
+    /// Something changed in the store (maybe through the CLI or API): when a branch the kernel has cached
+    /// moved to a commit this mount did not write, drop the kernel's entries and pages for that branch so
+    /// `pfs put file` shows up in the mount at once. Runs on its own queue: invalidating from inside a
+    /// request handler can deadlock the kernel.
+    private func storeChanged() {
+        let schedule = lock.withLock { () -> Bool in
+            if watchPending { return false }
+            watchPending = true
+            return true
+        }
+        guard schedule else { return }
+        watchQueue.async { [weak self] in
+            guard let self else { return }
+            self.lock.withLock { self.watchPending = false }
+            self.checkBranches()
+        }
+    }
+
+    private func checkBranches() {
+        guard invalidateInode != nil else { return }
+        var known: [String: [(UInt64, NodeKey)]] = [:]
+        for (ino, key) in inodes.allBranchInodes() {
+            if case .branch(let r, let b, _) = key { known["\(r)/\(b)", default: []].append((ino, key)) }
+        }
+        for (branchKey, nodes) in known {
+            let parts = branchKey.split(separator: "/", maxSplits: 1).map(String.init)
+            let head = (try? store.branchHead(repo: parts[0], branch: parts[1]))?.id ?? ""
+            let (previous, ours) = lock.withLock { () -> (String?, Bool) in
+                let p = seenHeads[branchKey]
+                seenHeads[branchKey] = head
+                return (p, activity[branchKey]?.commits.contains(head) ?? false)
+            }
+            guard let previous, previous != head, !ours else { continue }
+            lock.withLock { branchViews[branchKey] = nil }
+            for (ino, key) in nodes {
+                invalidateInode?(ino)
+                if case .branch(let r, let b, let p) = key, let name = p.last,
+                   let parent = inodes.existingIno(.branch(repo: r, branch: b, path: Array(p.dropLast()))) {
+                    invalidateEntry?(parent, name)
+                }
+            }
+        }
     }
 
     // MARK: views
@@ -102,7 +151,10 @@ public final class PFSFileSystem: @unchecked Sendable {
         let k = "\(repo)/\(branch)"
         if let c = lock.withLock({ branchViews[k] }), c.counter == counter { return c.view }
         let v = try store.view(repo: repo, ref: branch)
-        lock.withLock { branchViews[k] = (counter, v) }
+        lock.withLock {
+            branchViews[k] = (counter, v)
+            if seenHeads[k] == nil { seenHeads[k] = v.commit?.id ?? "" }
+        }
         return v
     }
 
@@ -647,6 +699,7 @@ public final class PFSFileSystem: @unchecked Sendable {
 
     private func mutated(_ r: String, _ b: String, _ res: StageResult) {
         let schedule = lock.withLock { () -> Bool in
+            seenHeads["\(r)/\(b)"] = res.commit
             let a = activityLocked(r, b)
             a.generation += 1
             if res.opened { a.commits.insert(res.commit) }
@@ -702,6 +755,20 @@ public final class PFSFileSystem: @unchecked Sendable {
         for k in branches {
             let parts = k.split(separator: "/", maxSplits: 1).map(String.init)
             if parts.count == 2 { finish(parts[0], parts[1], force: false) }
+        }
+    }
+
+    /// After a crash: every commit the mount had opened (its staged data restored by the store) is finished,
+    /// as the writers are gone. Commits opened by `pfs start commit` stay open.
+    public func finishRecoveredCommits() {
+        guard let open = try? store.openCommitRows() else { return }
+        for c in open where c.description == Store.mountCommitDescription {
+            do {
+                let done = try store.finishCommit(repo: c.repo, ref: c.id, discardIfEmpty: true)
+                logger.notice("finished a commit left open by a previous mount", metadata: ["repo": "\(c.repo)", "commit": "\(done?.id ?? "(empty, discarded)")"])
+            } catch {
+                logger.error("could not finish recovered commit", metadata: ["commit": "\(c.id)", "error": "\(error)"])
+            }
         }
     }
 

@@ -202,7 +202,7 @@ final class MaintenanceTests: StoreTestCase {
         try store.putFiles("dst", "master", ["/dir/added": "new"])
         try store.deleteRepo("src")
         _ = try store.gc()
-        XCTAssertTrue(try store.fsck().ok, "\(try store.fsck().problems)")
+        try assertFsckClean(store)
         try store.finishCommit(repo: "dst", ref: "master")
         XCTAssertEqual(try store.text("dst", "master", "/dir/a"), "copied a")
         XCTAssertEqual(try store.text("dst", "master", "/dir/sub/b"), "copied b")

@@ -49,6 +49,11 @@ func assertPFSError<T>(_ code: PFSError.Code, _ body: @autoclosure () throws -> 
     }
 }
 
+func assertFsckClean(_ store: Store, file: StaticString = #filePath, line: UInt = #line) throws {
+    let report = try store.fsck()
+    XCTAssertTrue(report.ok, "\(report.problems)", file: file, line: line)
+}
+
 /// Counts the puts that go through it (and how many were new), forwarding everything to a real batch.
 final class CountingBatch: ObjectBatch {
     let inner: any ObjectBatch

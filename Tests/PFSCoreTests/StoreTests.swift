@@ -449,7 +449,7 @@ final class StoreTests: StoreTestCase {
         // Ranged reads across chunk boundaries.
         let (_, content) = try store.openFile(repo: "r", ref: "master", path: "/big")
         let all = first + second
-        for (offset, length) in [(0, 10), (Int64(first.count) - 5, 10), (1 << 20, 3 << 20), (Int64(all.count) - 1, 100),
+        for (offset, length): (Int64, Int64) in [(0, 10), (Int64(first.count) - 5, 10), (1 << 20, 3 << 20), (Int64(all.count) - 1, 100),
                                  (Int64(all.count), 10), (12345, 0)] {
             var got: [UInt8] = []
             try store.read(content, offset: offset, length: length) { got += $0 }
@@ -657,7 +657,7 @@ final class StoreTests: StoreTestCase {
         let expectSize = try store.inspectCommit(repo: "r", ref: "master").sizeBytes
         XCTAssertEqual(expectPaths, ["/base/", "/base/a", "/base/b", "/copied", "/emptydir/", "/link", "/new/", "/new/file"])
 
-        weak var old = store
+        weak let old = store
         store = nil
         XCTAssertNil(old, "the store is released")
         store = try openStore()
@@ -678,7 +678,7 @@ final class StoreTests: StoreTestCase {
         // Still one open commit per branch, and it can be written and finished.
         assertPFSError(.failedPrecondition, try store.startCommit(repo: "r", branch: "master"))
         try store.putFiles("r", "master", ["/after": "restart"])
-        XCTAssertTrue(try store.fsck().ok, "\(try store.fsck().problems)")
+        try assertFsckClean(store)
         try store.finishCommit(repo: "r", ref: "master")
         try store.finishCommit(repo: "r", ref: openFinished)
         XCTAssertEqual(try store.paths("r", "master"), expectPaths + ["/after"])

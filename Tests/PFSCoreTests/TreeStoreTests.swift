@@ -152,7 +152,7 @@ final class TreeStoreTests: StoreTestCase {
         XCTAssertEqual(try trees.lookup(u.hash, nfc)?.size, 1)
         XCTAssertEqual(try trees.lookup(u.hash, nfd)?.size, 8)
         XCTAssertEqual(u.count, names.count)
-        let d = try update(trees, dir.hash, [nfc: .some(nil)])
+        let d = try update(trees, dir.hash, [nfc: nil])
         XCTAssertNil(try trees.lookup(d.hash, nfc))
         XCTAssertEqual(try trees.lookup(d.hash, nfd)?.size, 2)
     }
@@ -215,16 +215,16 @@ final class TreeStoreTests: StoreTestCase {
         XCTAssertEqual(modify.hash, try build(trees, modified).hash)
         XCTAssertEqual(modify.size, dir.size - all[500].size + modified[500].size)
 
-        let delete = try update(trees, dir.hash, [all[77_777].name: .some(nil)])
+        let delete = try update(trees, dir.hash, [all[77_777].name: nil])
         var fewer = all
         fewer.remove(at: 77_777)
         XCTAssertEqual(delete.hash, try build(trees, fewer).hash)
         XCTAssertNil(try trees.lookup(delete.hash, all[77_777].name))
         XCTAssertEqual(delete.count, 99_999)
         // Delete what was inserted: back to the very same object.
-        XCTAssertEqual(try update(trees, insert.hash, ["new-entry": .some(nil)]).hash, dir.hash)
+        XCTAssertEqual(try update(trees, insert.hash, ["new-entry": nil]).hash, dir.hash)
         // Deleting a name that is not there changes nothing.
-        XCTAssertEqual(try update(trees, dir.hash, ["absent": .some(nil)]).hash, dir.hash)
+        XCTAssertEqual(try update(trees, dir.hash, ["absent": nil]).hash, dir.hash)
 
         // One change writes a leaf and the index nodes above it — a handful of objects — and is fast.
         var durations: [Duration] = []
@@ -259,7 +259,7 @@ final class TreeStoreTests: StoreTestCase {
         XCTAssertEqual(grown.hash, try build(trees, base).hash)
 
         // Shrink: deleting one entry from limit+1 collapses back into the very leaf.
-        let shrunk = try update(trees, grown.hash, [base[limit].name: .some(nil)])
+        let shrunk = try update(trees, grown.hash, [base[limit].name: nil])
         XCTAssertFalse(try isIndex(trees, shrunk.hash))
         XCTAssertEqual(shrunk.hash, full.hash)
 

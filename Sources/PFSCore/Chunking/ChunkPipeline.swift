@@ -1,18 +1,24 @@
 import Foundation
 
-/// Hashes (SHA-256) and stages the chunks an ingester cuts, on one worker thread, while the ingester's
-/// caller keeps copying and cutting. At most `maxInFlight` chunks are queued or running, so memory stays
-/// bounded whatever the file size. The first error of the worker is kept and thrown by every later call.
+/// Hashes (SHA-256) and stages the chunks an ingester cuts, off the caller's thread: a hasher thread
+/// computes each chunk's hash and hands it to a writer thread that stages it in the batch (dedup check and
+/// temp-file write). Three stages — the caller copying and cutting, hashing, writing into the page cache —
+/// each cost about the same per byte, so on two cores they overlap far better than hash+write in one thread.
+/// At most `maxInFlight` chunks are queued or in work, so memory stays bounded whatever the file size.
+/// The first error is kept and thrown by every later call.
 ///
-/// A dedicated thread (started on the first submission, so small files never pay for it) rather than a
-/// Dispatch queue: the worker blocks on disk writes, and a caller blocked in `submit` must never wait for
-/// a pool thread that is itself busy.
+/// Dedicated threads (started on the first submission, so small files never pay for them) rather than
+/// Dispatch queues: the stages block on disk writes, and a caller blocked in `submit` must never wait for a
+/// pool thread that is itself busy.
 final class ChunkPipeline: @unchecked Sendable {
     private struct Job {
         let seq: Int
         let slab: IngestSlab
         let offset: Int
         let length: Int
+        var hash: ObjectHash?
+
+        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: slab.base + offset, count: length) }
     }
 
     let batch: any ObjectBatch
@@ -20,11 +26,17 @@ final class ChunkPipeline: @unchecked Sendable {
 
     // Everything below, and `IngestSlab.pending` of every slab handed in, is guarded by `condition`.
     private let condition = NSCondition()
-    private var jobs: [Job] = []
+    /// Cut, waiting for the hasher.
+    private var toHash: [Job] = []
+    /// Hashed, waiting for the writer.
+    private var toWrite: [Job] = []
+    /// Jobs the hasher took and has not handed on yet.
+    private var hashing = 0
+    /// Every job submitted and not completed by the writer.
     private var inFlight = 0
     private var results: [ChunkRef?] = []
     private var failure: (any Error)?
-    private var workerStarted = false
+    private var threadsStarted = false
     private var closed = false
 
     init(batch: any ObjectBatch, maxInFlight: Int = 4) {
@@ -32,29 +44,33 @@ final class ChunkPipeline: @unchecked Sendable {
         self.maxInFlight = maxInFlight
     }
 
-    /// Hashes and stages one chunk on the calling thread (used for files that never needed the worker).
+    /// Hashes and stages one chunk on the calling thread (used for files that never needed the threads).
     func processInline(_ bytes: UnsafeRawBufferPointer) throws {
-        let ref = try Self.stage(bytes, batch)
+        let hash = ObjectHash.of(bytes)
+        try batch.put(hash, bytes)
         condition.lock()
-        results.append(ref)
+        results.append(ChunkRef(hash: hash, size: Int64(bytes.count)))
         condition.unlock()
     }
 
-    /// Queues a chunk that lives in `slab`; blocks while `maxInFlight` chunks are queued or running.
+    /// Queues a chunk that lives in `slab`; blocks while `maxInFlight` chunks are queued or in work.
     func submit(_ slab: IngestSlab, offset: Int, length: Int) throws {
         condition.lock()
         defer { condition.unlock() }
-        if !workerStarted {
-            workerStarted = true
-            let thread = Thread { [self] in workerLoop() }
-            thread.name = "pfs-ingest"
-            thread.start()
+        if !threadsStarted {
+            threadsStarted = true
+            let hasher = Thread { [self] in hasherLoop() }
+            hasher.name = "pfs-ingest-hash"
+            hasher.start()
+            let writer = Thread { [self] in writerLoop() }
+            writer.name = "pfs-ingest-write"
+            writer.start()
         }
         while inFlight >= maxInFlight && failure == nil { condition.wait() }
         if let failure { throw failure }
         let seq = results.count
         results.append(nil)
-        jobs.append(Job(seq: seq, slab: slab, offset: offset, length: length))
+        toHash.append(Job(seq: seq, slab: slab, offset: offset, length: length, hash: nil))
         inFlight += 1
         slab.pending += 1
         condition.broadcast()
@@ -76,7 +92,7 @@ final class ChunkPipeline: @unchecked Sendable {
         return results.map { $0! }
     }
 
-    /// Lets the worker thread exit once the queue is empty. Called by the ingester when it finishes or goes away.
+    /// Lets the threads exit once the queues are empty. Called by the ingester when it finishes or goes away.
     func close() {
         condition.lock()
         closed = true
@@ -84,23 +100,46 @@ final class ChunkPipeline: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func workerLoop() {
+    private func hasherLoop() {
         condition.lock()
         while true {
-            while jobs.isEmpty && !closed { condition.wait() }
-            if jobs.isEmpty {
+            while toHash.isEmpty && !closed { condition.wait() }
+            if toHash.isEmpty {
                 condition.unlock()
                 return
             }
-            let job = jobs.removeFirst()
+            var job = toHash.removeFirst()
+            hashing += 1
+            let skip = failure != nil
+            condition.unlock()
+
+            if !skip { job.hash = ObjectHash.of(job.bytes) }
+
+            condition.lock()
+            hashing -= 1
+            toWrite.append(job)
+            condition.broadcast()
+        }
+    }
+
+    private func writerLoop() {
+        condition.lock()
+        while true {
+            while toWrite.isEmpty && !(closed && toHash.isEmpty && hashing == 0) { condition.wait() }
+            if toWrite.isEmpty {
+                condition.unlock()
+                return
+            }
+            let job = toWrite.removeFirst()
             let skip = failure != nil
             condition.unlock()
 
             var ref: ChunkRef?
             var error: (any Error)?
-            if !skip {
+            if !skip, let hash = job.hash {
                 do {
-                    ref = try Self.stage(UnsafeRawBufferPointer(start: job.slab.base + job.offset, count: job.length), batch)
+                    try batch.put(hash, job.bytes)
+                    ref = ChunkRef(hash: hash, size: Int64(job.length))
                 } catch let e {
                     error = e
                 }
@@ -113,11 +152,5 @@ final class ChunkPipeline: @unchecked Sendable {
             job.slab.pending -= 1
             condition.broadcast()
         }
-    }
-
-    private static func stage(_ bytes: UnsafeRawBufferPointer, _ batch: any ObjectBatch) throws -> ChunkRef {
-        let hash = ObjectHash.of(bytes)
-        try batch.put(hash, bytes)
-        return ChunkRef(hash: hash, size: Int64(bytes.count))
     }
 }

@@ -8,6 +8,9 @@ public struct StageResult: Sendable, Equatable {
 }
 
 extension Store {
+    /// The description of commits opened by `stage` (the mount): after a crash, the mount finishes these.
+    public static let mountCommitDescription = "written through the pfs mount"
+
     /// Applies `ops` to the open commit of `repo@branch`, opening one first if the branch has none
     /// (parent = the branch head; the branch is created if missing). Returns the open commit's id.
     /// The ops are validated against the live tree and persisted in one transaction: either all apply or
@@ -59,7 +62,7 @@ extension Store {
             let parent = try b?.head.flatMap { try MetadataStore.commit(db, $0) }
             let id = CommitID.generate()
             let row = CommitRow(id: id, repo: repo, branch: branch, parent: parent?.id, root: nil, state: .open,
-                                origin: .user, description: "", started: Date(), finished: nil,
+                                origin: .user, description: Self.mountCommitDescription, started: Date(), finished: nil,
                                 size: parent?.size ?? 0, commitSet: id, provenance: [], seq: try MetadataStore.nextSeq(db))
             try MetadataStore.insertCommit(db, row)
             if b == nil {

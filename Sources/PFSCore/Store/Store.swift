@@ -21,6 +21,7 @@ public final class Store: Sendable {
     let finishEvents = Notifier()
     let gate = WriteGate()
     let changes = Atomic<UInt64>(0)
+    let observers = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) the store in `dataDir`: `objects/`, `metadata.db`. Open commits are restored
     /// from their staged-op logs.
@@ -85,8 +86,15 @@ public final class Store: Sendable {
         defer {
             changes.add(1, ordering: .releasing)
             writeLock.unlock()
+            for o in observers.withLock({ $0 }) { o() }
         }
         return try body()
+    }
+
+    /// Calls `f` after every change (on the changing thread, outside the store's locks: keep it short,
+    /// hand work to a queue).
+    public func addChangeObserver(_ f: @escaping @Sendable () -> Void) {
+        observers.withLock { $0.append(f) }
     }
 
     /// Grows with every change to metadata or open commits: caches of branch state compare it to know
