@@ -180,6 +180,15 @@ def machine_facts(work):
 
 # ---------------------------------------------------------------------------------------------- daemon
 
+def _die_with_parent():
+    """In the daemon's child process: SIGTERM it if the harness dies, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except Exception:
+        pass  # best effort: run.sh's EXIT trap still stops the daemon by its pid
+
+
 class Daemon:
     """`pfsmount --no-mount --data-dir D --announce`, started and always stopped by the harness."""
 
@@ -191,7 +200,8 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.pfsmount, "--no-mount", "--data-dir", self.data_dir, "--announce",
                                       "--log-level", "warning"],
-                                     stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+                                     stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent)
         with open(self.pid_file, "w") as f:
             f.write(f"{self.proc.pid}\n")
         deadline = time.monotonic() + timeout
@@ -315,6 +325,7 @@ class Bench:
         self.notes = []
         self.failures = []
         self.raw = {}       # everything, for results/latest.json
+        self.other_by_step = {}
         self.fixtures = os.path.join(self.work, "fixtures")
         os.makedirs(self.fixtures, exist_ok=True)
         self.dvc = None
@@ -625,6 +636,24 @@ class Bench:
         for k in ("cli_put", "api_put", "api_finish", "native"):
             self.detail(f"- samples {k} (ms): {', '.join(f'{x * 1000:.1f}' for x in s[k])}")
 
+    def wait_quiet(self, key):
+        """With --wait-quiet S: waits up to S seconds for other processes to leave the CPUs (< 10% busy over 3 s)."""
+        limit = self.args.wait_quiet
+        if not limit:
+            return
+        deadline = time.monotonic() + limit
+        while True:
+            b0, o0 = cpu_busy_seconds(), own_cpu_seconds() + self.daemon.cpu_seconds()
+            time.sleep(3)
+            other = (cpu_busy_seconds() - b0) - (own_cpu_seconds() + self.daemon.cpu_seconds() - o0)
+            share = max(0.0, other) / (3 * (os.cpu_count() or 1))
+            if share < 0.10:
+                return
+            if time.monotonic() >= deadline:
+                log(f"benchmark {key}: the machine is still busy ({share:.0%} of CPU used by other processes); running anyway")
+                return
+            log(f"benchmark {key}: waiting for the machine to be quiet ({share:.0%} of CPU used by other processes)")
+
     # ----------------------------------------------------------------------------------- run + report
     def run(self):
         binp = self.args.bin
@@ -651,6 +680,8 @@ class Bench:
             for key, fn in steps:
                 if key not in only:
                     continue
+                self.wait_quiet(key)
+                b0, o0, t0 = cpu_busy_seconds(), own_cpu_seconds() + self.daemon.cpu_seconds(), time.monotonic()
                 try:
                     fn()
                 except Exception as e:
@@ -660,6 +691,10 @@ class Bench:
                     self.failures.append(f"benchmark {key}: {e}")
                     if key == "1":
                         self.has_big = False
+                other = (cpu_busy_seconds() - b0) - (own_cpu_seconds() + self.daemon.cpu_seconds() - o0)
+                share = max(0.0, other) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
+                self.other_by_step[key] = share
+                self.detail(f"- (benchmark {key}: other processes used {share:.0%} of the machine's CPU while it ran)")
         finally:
             self.daemon.stop()
         self.elapsed = time.time() - started
@@ -745,6 +780,8 @@ def main():
     ap.add_argument("--via", choices=["auto", "cli", "api"], default="auto", help="drive pfs through the CLI or the API")
     ap.add_argument("--only", help="comma-separated benchmark numbers, e.g. 1,3")
     ap.add_argument("--pid-file", help="where to write the daemon's pid (run.sh kills it on exit)")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
+                    help="before each benchmark, wait up to S seconds for other processes to leave the CPUs")
     ap.add_argument("--profile", action="store_true", help="perf-record the daemon during the main steps (needs perf)")
     ap.add_argument("--check-targets", action="store_true", help="exit 3 when a target is missed")
     ap.add_argument("--command", help="the command line to show in the report")

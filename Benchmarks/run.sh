@@ -8,14 +8,16 @@
 #   options: --no-dvc  --only 1,3  --via cli|api  --check-targets (exit 3 if a target is missed)  --keep (keep scratch)
 #            --no-build (use the release binaries already in .build, e.g. while the tree does not compile)
 #            --profile (perf-record the daemon during the main steps; the top symbols go into the report)
+#            --wait-quiet S (full runs: wait up to S seconds, default 120, for other processes to leave the CPUs
+#            before each benchmark; 0 = never wait)
 #
-# Scratch space goes under $TMPDIR (default /tmp): the full run needs ~5 GiB free there.
+# Scratch space goes under $TMPDIR (default /tmp): the full run needs ~10 GiB free there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cmdline="Benchmarks/run.sh${*:+ $*}"
 
-quick=0 dvc=1 keep=0 build=1 extra=()
+quick=0 dvc=1 keep=0 build=1 wait_quiet=120 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -23,8 +25,9 @@ while [ $# -gt 0 ]; do
     --keep) keep=1 ;;
     --no-build) build=0 ;;
     --check-targets|--profile) extra+=("$1") ;;
+    --wait-quiet) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; wait_quiet="$2"; shift ;;
     --only|--via) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; extra+=("$1" "$2"); shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -52,6 +55,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+need_kib=$(( quick == 1 ? 1 << 20 : 10 << 20 ))
+avail_kib="$(df -Pk "$work" | awk 'NR == 2 { print $4 }')"
+if [ "$avail_kib" -lt "$need_kib" ]; then
+  say "only $((avail_kib >> 20)) GiB free under ${TMPDIR:-/tmp}; this run needs $((need_kib >> 20)) GiB (set TMPDIR to a roomier place on the disk to measure)"
+  exit 1
+fi
 
 # --- build -------------------------------------------------------------------------------------------------
 cd "$root"
@@ -93,6 +103,6 @@ fi
 # --- run ---------------------------------------------------------------------------------------------------------
 mkdir -p "$here/results"
 args=(--bin "$bin" --work "$work" --out "$here/results/latest.md" --pid-file "$pidfile" --command "$cmdline" "${dvc_args[@]}" "${extra[@]}")
-[ "$quick" = 1 ] && args+=(--quick)
+if [ "$quick" = 1 ]; then args+=(--quick --wait-quiet 0); else args+=(--wait-quiet "$wait_quiet"); fi
 say "running the benchmarks (scratch: $work)"
 python3 "$here/bench.py" "${args[@]}"

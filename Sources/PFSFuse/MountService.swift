@@ -25,11 +25,13 @@ public final class MountService: Service, @unchecked Sendable {
     public let fs: PFSFileSystem
     public let options: MountOptions
     let logger: Logger
+    let onMounted: (@Sendable () -> Void)?
 
-    public init(fs: PFSFileSystem, options: MountOptions, logger: Logger) {
+    public init(fs: PFSFileSystem, options: MountOptions, logger: Logger, onMounted: (@Sendable () -> Void)? = nil) {
         self.fs = fs
         self.options = options
         self.logger = logger
+        self.onMounted = onMounted
     }
 
     /// A dead mount left by a killed daemon answers ENOTCONN: detach it so we can mount again.
@@ -82,6 +84,7 @@ public final class MountService: Service, @unchecked Sendable {
             _ = name.withCString { fuse_lowlevel_notify_inval_entry(sessionBox.se, parent, $0, strlen($0)) }
         }
         logger.info("mounted", metadata: ["mountpoint": "\(path)"])
+        onMounted?()
         let threads = options.threads
         let fs = self.fs
         await withGracefulShutdownHandler {

@@ -5,6 +5,7 @@ import PFSCore
 import PFSFuse
 import PFSServer
 import ServiceLifecycle
+import Synchronization
 
 @main
 struct PFSMountCommand: AsyncParsableCommand {
@@ -81,6 +82,16 @@ struct PFSMountCommand: AsyncParsableCommand {
                                          mountpoint: mountAt)
         do {
             let daemon = try Daemon(config: config, logger: logger)
+            let announce = self.announce
+            // "ready" once the API serves and, when mounting, the filesystem is mounted.
+            let pending = Mutex(mountAt == nil ? 1 : 2)
+            let ready: @Sendable () -> Void = {
+                let left = pending.withLock { n -> Int in n -= 1; return n }
+                if left == 0 {
+                    logger.notice("pfsmount ready", metadata: ["mountpoint": "\(mountAt ?? "(none)")"])
+                    if announce { FileHandle.standardOutput.write(Data("ready\n".utf8)) }
+                }
+            }
             var services: [any Service] = []
             if let mountAt {
                 var fsOptions = PFSFileSystem.Options()
@@ -88,14 +99,9 @@ struct PFSMountCommand: AsyncParsableCommand {
                 let fs = try PFSFileSystem(store: daemon.store, options: fsOptions, logger: logger)
                 var mo = MountOptions(mountpoint: mountAt)
                 mo.allowOther = allowOther
-                services.append(MountService(fs: fs, options: mo, logger: logger))
+                services.append(MountService(fs: fs, options: mo, logger: logger, onMounted: ready))
             }
-            let announce = self.announce
-            try await daemon.run(extraServices: services, onReady: {
-                if announce {
-                    FileHandle.standardOutput.write(Data("ready\n".utf8))
-                }
-            })
+            try await daemon.run(extraServices: services, onReady: ready)
         } catch let e as PFSError {
             FileHandle.standardError.write(Data("pfsmount: \(e.message)\n".utf8))
             throw ExitCode(1)

@@ -13,6 +13,8 @@ final class Harness {
 
     let dataDir: URL
     let work: URL
+    /// Where `startMounted` mounts the filesystem.
+    let mnt: URL
     private(set) var daemon: Process?
     private var daemonLog: URL
 
@@ -33,14 +35,20 @@ final class Harness {
         work = base.appendingPathComponent("work")
         dataDir = base.appendingPathComponent("data")
         daemonLog = base.appendingPathComponent("daemon.log")
+        mnt = base.appendingPathComponent("mnt")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
+    /// Starts the daemon with the filesystem mounted at `mnt`.
+    func startMounted(settleMs: Int = 200, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+        try start(arguments: [mnt.path, "--commit-settle", "\(settleMs)"] + extra, file: file, line: line)
+    }
+
     /// Starts the daemon and waits until it serves (it prints `ready`).
-    func start(file: StaticString = #filePath, line: UInt = #line) throws {
+    func start(arguments: [String] = ["--no-mount"], file: StaticString = #filePath, line: UInt = #line) throws {
         let p = Process()
         p.executableURL = Self.binDir.appendingPathComponent("pfsmount")
-        p.arguments = ["--no-mount", "--data-dir", dataDir.path, "--announce", "--log-level", "notice"]
+        p.arguments = arguments + ["--data-dir", dataDir.path, "--announce", "--log-level", "notice"]
         let out = Pipe()
         p.standardOutput = out
         if !FileManager.default.fileExists(atPath: daemonLog.path) {
@@ -91,28 +99,7 @@ final class Harness {
         for (k, v) in env { environment[k] = v }
         p.environment = environment
         p.currentDirectoryURL = cwd ?? work
-        let outPipe = Pipe(), errPipe = Pipe()
-        p.standardOutput = outPipe
-        p.standardError = errPipe
-        let inPipe = Pipe()
-        p.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
-        try p.run()
-        if let stdin {
-            DispatchQueue.global().async {
-                inPipe.fileHandleForWriting.write(stdin)
-                try? inPipe.fileHandleForWriting.close()
-            }
-        }
-        var outData = Data(), errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outData = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        p.waitUntilExit()
-        group.wait()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self), out: outData)
+        return try Self.collect(p, stdin: stdin)
     }
 
     /// Runs `pfs` and fails the test unless it exits 0.
@@ -142,8 +129,69 @@ final class Harness {
     func write(_ relative: String, _ text: String) throws -> String { try write(relative, Data(text.utf8)) }
 
     func cleanup() {
-        stop(signal: SIGKILL)
+        stop(signal: SIGTERM)
+        // Whatever happened, leave no mount behind.
+        if Self.isMounted(mnt.path) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+            p.arguments = ["-u", "-z", mnt.path]
+            try? p.run()
+            p.waitUntilExit()
+        }
         try? FileManager.default.removeItem(at: work.deletingLastPathComponent())
+    }
+
+    private final class Box: @unchecked Sendable { var data = Data() }
+
+    /// Runs `p` to completion, feeding `stdin` and collecting both outputs.
+    static func collect(_ p: Process, stdin: Data?) throws -> Result {
+        let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
+        try p.run()
+        if let stdin {
+            DispatchQueue.global().async {
+                inPipe.fileHandleForWriting.write(stdin)
+                try? inPipe.fileHandleForWriting.close()
+            }
+        }
+        let out = Box(), err = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { out.data = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { err.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        p.waitUntilExit()
+        group.wait()
+        return Result(status: p.terminationStatus, stdout: String(decoding: out.data, as: UTF8.self),
+                      stderr: String(decoding: err.data, as: UTF8.self), out: out.data)
+    }
+
+    static func isMounted(_ path: String) -> Bool {
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        return mounts.split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == path }
+    }
+
+    /// Runs a shell script with MNT (the mount point), W (the work directory) and PFS_DATA_DIR set,
+    /// and the built binaries first on PATH.
+    @discardableResult
+    func sh(_ script: String, file: StaticString = #filePath, line: UInt = #line, check: Bool = true) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "set -e\n" + script]
+        var env = ProcessInfo.processInfo.environment
+        env["MNT"] = mnt.path
+        env["W"] = work.path
+        env["PFS_DATA_DIR"] = dataDir.path
+        env["PATH"] = Self.binDir.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        p.environment = env
+        p.currentDirectoryURL = work
+        let r = try Self.collect(p, stdin: nil)
+        if check {
+            XCTAssertEqual(r.status, 0, "script failed:\n\(script)\nstdout: \(r.stdout)\nstderr: \(r.stderr)", file: file, line: line)
+        }
+        return r
     }
 
     static func randomData(_ n: Int, seed: UInt64) -> Data {

@@ -123,7 +123,7 @@ final class APIClientTests: XCTestCase {
         }
         // A regular file where the socket should be.
         unlink(socketPath)
-        FileManager.default.createFile(atPath: socketPath, contents: Data())
+        _ = FileManager.default.createFile(atPath: socketPath, contents: Data())
         do {
             _ = try await c.listRepos()
             XCTFail()
@@ -137,7 +137,7 @@ final class APIClientTests: XCTestCase {
         let daemon = try FakeDaemon(socketPath: socketPath) { _ in .json(Self.putResultJSON) }
         defer { daemon.stop() }
         let file = dir + "/a.txt"
-        FileManager.default.createFile(atPath: file, contents: Data("hello".utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data("hello".utf8))
         let items = [
             PutItem(header: PutRecordHeader(op: .put, path: "/a.txt"), source: .localFile(file)),
             PutItem(header: PutRecordHeader(op: .append, path: "/b.txt"), source: .bytes(Array(" world".utf8))),
@@ -174,7 +174,7 @@ final class APIClientTests: XCTestCase {
 
         // A 404 after a good file: the upload is aborted, so the daemon never sees a complete request.
         let local = dir + "/first.txt"
-        FileManager.default.createFile(atPath: local, contents: Data("first".utf8))
+        _ = FileManager.default.createFile(atPath: local, contents: Data("first".utf8))
         let missing = "http://127.0.0.1:\(web.port)/missing.csv"
         do {
             _ = try await c.putFiles(repo: "data", ref: "master", description: nil, body: PutBodySequence(items: [

@@ -3,9 +3,9 @@ import PFSCore
 import XCTest
 @testable import PFSCLI
 
-/// Every command, in both spellings, parses into the expected `Operation`.
+/// Every command, in both spellings, parses into the expected `CLIOperation`.
 final class CommandParsingTests: XCTestCase {
-    func op(_ args: String...) throws -> Operation {
+    func op(_ args: String...) throws -> CLIOperation {
         let command = try PFSCommand.parseAsRoot(args)
         guard let c = command as? any OperationCommand else {
             throw PFSError.invalid("\(args) did not parse to an operation command but \(type(of: command))")

@@ -67,7 +67,7 @@ final class CommandRunTests: XCTestCase {
         }
         defer { daemon.stop() }
         let file = dir + "/set1.txt"
-        FileManager.default.createFile(atPath: file, contents: Data("1,2\n".utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data("1,2\n".utf8))
         let status = await run("put-file", "data", "master", "sales", "-c", "-f", file)
         XCTAssertEqual(status, 0)
         let reqs = daemon.requests
@@ -95,7 +95,7 @@ final class CommandRunTests: XCTestCase {
         }
         defer { daemon.stop() }
         let file = dir + "/set1.txt"
-        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
         let status = await run("put-file", "data", "master", "-c", "-f", file)
         XCTAssertEqual(status, PFSExitCode.io.rawValue)
         XCTAssertEqual(daemon.requests.map { "\($0.method) \($0.uri)" }, [
@@ -123,7 +123,7 @@ final class CommandRunTests: XCTestCase {
         }
         defer { daemon.stop() }
         let file = dir + "/a.txt"
-        FileManager.default.createFile(atPath: file, contents: Data(content))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(content))
         var status = await run("put", "file", "data@master:/x/", "-f", file)
         XCTAssertEqual(status, 0)
         let records = try decodePutStream(daemon.requests[0].body)

@@ -72,7 +72,7 @@ final class OutputTests: XCTestCase {
     }
 
     func testReposTable() {
-        let out = Render.repos([repo("data", 1_258_291, 3, "sales"), repo("images", 0, 7200)], now: now)
+        let out = Render.repos([repo("data", 1_258_291, 3, "sales"), repo("images", 0, 3600)], now: now)
         XCTAssertEqual(out, """
             NAME     CREATED             SIZE (MASTER)   DESCRIPTION
             data     3 seconds ago       1.2MiB          sales

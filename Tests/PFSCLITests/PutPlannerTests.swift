@@ -8,17 +8,17 @@ final class PutPlannerTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try makeTemporaryDirectory()
-        FileManager.default.changeCurrentDirectoryPath(dir)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
     }
     override func tearDownWithError() throws {
-        FileManager.default.changeCurrentDirectoryPath("/")
+        _ = FileManager.default.changeCurrentDirectoryPath("/")
         try? FileManager.default.removeItem(atPath: dir)
     }
 
     func write(_ rel: String, _ content: String = "x") {
         let p = dir + "/" + rel
         try? FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: p, contents: Data(content.utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(content.utf8))
     }
 
     func request(path: String?, dir isDir: Bool? = nil, sources: [String], recursive: Bool = false, append: Bool = false,

@@ -24,7 +24,7 @@ final class PutStreamTests: XCTestCase {
 
     func write(_ name: String, _ content: [UInt8]) -> String {
         let p = dir + "/" + name
-        FileManager.default.createFile(atPath: p, contents: Data(content))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(content))
         return p
     }
 

@@ -25,7 +25,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.branch(target, command: "create branch")
             return .createBranch(repo: b.repo, branch: b.branch, head: try CommandArguments.head(head, repo: b.repo))
         }
@@ -47,7 +47,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(repo)
             return .listBranches(repo: repo)
         }
@@ -67,7 +67,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.branch(target, command: "inspect branch")
             return .inspectBranch(repo: b.repo, branch: b.branch)
         }
@@ -86,7 +86,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.branch(target, command: "delete branch")
             return .deleteBranch(repo: b.repo, branch: b.branch)
         }
@@ -111,7 +111,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.legacyBranch(repo: repo, branch: branch)
             return .createBranch(repo: b.repo, branch: b.branch, head: try CommandArguments.head(head, repo: b.repo))
         }
@@ -136,7 +136,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.legacyBranch(repo: repo, branch: branch)
             let head = try CommandArguments.legacy(repo: repo, ref: commit)
             return .createBranch(repo: b.repo, branch: b.branch, head: head.ref)
@@ -157,7 +157,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(repo)
             return .listBranches(repo: repo)
         }
@@ -177,7 +177,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.legacyBranch(repo: repo, branch: branch)
             return .deleteBranch(repo: b.repo, branch: b.branch)
         }

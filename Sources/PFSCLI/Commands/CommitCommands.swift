@@ -35,7 +35,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.branch(target, command: "start commit")
             return .startCommit(repo: b.repo, branch: b.branch, parent: try CommandArguments.ref(parent),
                                 description: message.message)
@@ -60,7 +60,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try commitWithoutPath(target, command: "finish commit")
             return .finishCommit(repo: c.repo, ref: c.ref, description: message.message)
         }
@@ -88,7 +88,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try commitWithoutPath(target, command: "list commit")
             let branch = CommandArguments.hasExplicitRef(target) ? c.ref : nil
             return try listCommitOperation(repo: c.repo, branch: branch, all: all, number: number)
@@ -111,7 +111,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try commitWithoutPath(target, command: "inspect commit")
             return .inspectCommit(repo: c.repo, ref: c.ref)
         }
@@ -133,7 +133,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try commitWithoutPath(target, command: "delete commit")
             return .deleteCommit(repo: c.repo, ref: c.ref)
         }
@@ -159,7 +159,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try commitWithoutPath(target, command: "wait commit")
             return .waitCommits([c], timeoutSeconds: try CommandArguments.timeout(timeout))
         }
@@ -188,7 +188,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let b = try CommandArguments.legacyBranch(repo: repo, branch: branch)
             return .startCommit(repo: b.repo, branch: b.branch, parent: try CommandArguments.ref(parent),
                                 description: message.message)
@@ -212,7 +212,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: commit)
             return .finishCommit(repo: c.repo, ref: c.ref, description: message.message)
         }
@@ -236,7 +236,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(repo)
             let ref = try branch.map { try CommandArguments.legacy(repo: repo, ref: $0).ref }
             return try listCommitOperation(repo: repo, branch: ref, all: all, number: number)
@@ -259,7 +259,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: commit)
             return .inspectCommit(repo: c.repo, ref: c.ref)
         }
@@ -279,7 +279,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: commit)
             return .deleteCommit(repo: c.repo, ref: c.ref)
         }
@@ -306,7 +306,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             .waitCommits(try CommandArguments.flushTargets(commits), timeoutSeconds: try CommandArguments.timeout(timeout))
         }
     }
@@ -321,7 +321,7 @@ func commitWithoutPath(_ s: String, command: String) throws -> CommitTarget {
     return CommitTarget(repo: ref.repo, ref: ref.refString)
 }
 
-func listCommitOperation(repo: String, branch: String?, all: Bool, number: Int?) throws -> Operation {
+func listCommitOperation(repo: String, branch: String?, all: Bool, number: Int?) throws -> CLIOperation {
     if let number, number < 0 {
         throw PFSError.invalid("-n must be a positive number of commits")
     }

@@ -47,7 +47,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let ref = try CommandArguments.commit(target)
             let dest = try CommandArguments.destination(CommandArguments.rawPath(target))
             return .putFiles(PutFileRequest(repo: ref.repo, ref: ref.refString, path: dest.path, pathIsDirectory: dest.isDirectory,
@@ -76,7 +76,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let ref = try CommandArguments.commit(target)
             guard let path = ref.path else {
                 throw PFSError.invalid("get file needs a path: repo@ref:/path (got \"\(Names.printable(target))\")")
@@ -104,7 +104,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let ref = try CommandArguments.commit(target)
             return .listFiles(repo: ref.repo, ref: ref.refString, path: ref.path ?? "/", recursive: false)
         }
@@ -128,7 +128,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let ref = try CommandArguments.commit(target)
             guard let pattern = ref.path else {
                 throw PFSError.invalid("glob file needs a pattern: 'repo@ref:/pattern' (got \"\(Names.printable(target))\")")
@@ -158,7 +158,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let new = try CommandArguments.commit(newTarget)
             let old = try oldTarget.map(CommandArguments.commit)
             return try diffFileOperation(newRepo: new.repo, newRef: new.refString, newPath: new.path,
@@ -181,7 +181,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let ref = try CommandArguments.commit(target)
             return .inspectFile(repo: ref.repo, ref: ref.refString, path: ref.path ?? "/")
         }
@@ -207,7 +207,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             var repo: String?
             var refString: String?
             var paths: [String] = []
@@ -251,7 +251,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let src = try CommandArguments.commit(source)
             let dst = try CommandArguments.commit(destination)
             guard let srcPath = src.path else {
@@ -303,7 +303,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let target = try CommandArguments.legacy(repo: repo, ref: branch)
             if commit { try Names.validateBranch(target.ref) }
             let dest = try CommandArguments.destination(path)
@@ -334,7 +334,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: commit)
             return try getFileOperation(repo: c.repo, ref: c.ref, path: try CommandArguments.path(path),
                                         output: outputPath, recursive: recursive)
@@ -358,7 +358,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: commit)
             return .listFiles(repo: c.repo, ref: c.ref, path: try CommandArguments.path(path ?? "/"), recursive: false)
         }
@@ -380,7 +380,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: commit)
             return .globFiles(repo: c.repo, ref: c.ref, pattern: try CommandArguments.path(pattern))
         }
@@ -405,7 +405,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let a = args
             var newPath: String?
             var oldRepo: String?
@@ -443,7 +443,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: commit)
             return .inspectFile(repo: c.repo, ref: c.ref, path: try CommandArguments.path(path))
         }
@@ -467,7 +467,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let c = try CommandArguments.legacy(repo: repo, ref: branch)
             return .deleteFiles(repo: c.repo, ref: c.ref, paths: [try CommandArguments.path(path)], recursive: true)
         }
@@ -497,7 +497,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             let src = try CommandArguments.legacy(repo: srcRepo, ref: srcCommit)
             let dst = try CommandArguments.legacy(repo: dstRepo, ref: dstBranch)
             return .copyFile(CopyFileRequest(srcRepo: src.repo, srcRef: src.ref, srcPath: try CommandArguments.path(srcPath),
@@ -507,7 +507,7 @@ extension PFSCommand {
     }
 }
 
-func getFileOperation(repo: String, ref: String, path: String, output: String?, recursive: Bool) throws -> Operation {
+func getFileOperation(repo: String, ref: String, path: String, output: String?, recursive: Bool) throws -> CLIOperation {
     if recursive && output == nil {
         throw PFSError.invalid("get file -r writes a directory tree; name the local directory with -o DIR")
     }
@@ -518,7 +518,7 @@ func getFileOperation(repo: String, ref: String, path: String, output: String?, 
 }
 
 func diffFileOperation(newRepo: String, newRef: String, newPath: String?,
-                       oldRepo: String?, oldRef: String?, oldPath: String?) throws -> Operation {
+                       oldRepo: String?, oldRef: String?, oldPath: String?) throws -> CLIOperation {
     if let oldRepo, oldRepo != newRepo {
         throw PFSError.invalid("diff file compares two commits of one repo; \"\(oldRepo)\" is not \"\(newRepo)\"")
     }

@@ -20,7 +20,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation { .version }
+        func operation() throws -> CLIOperation { .version }
     }
 
     struct Fsck: OperationCommand {
@@ -40,7 +40,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation { .fsck(verify: !fast) }
+        func operation() throws -> CLIOperation { .fsck(verify: !fast) }
     }
 
     struct GC: OperationCommand {
@@ -60,6 +60,6 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation { .gc }
+        func operation() throws -> CLIOperation { .gc }
     }
 }

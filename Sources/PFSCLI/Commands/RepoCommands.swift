@@ -3,7 +3,7 @@ import PFSCore
 
 // Repos: `create repo` / `create-repo`, `update repo` / `update-repo`, `list repo` / `list-repo`,
 // `inspect repo` / `inspect-repo`, `delete repo` / `delete-repo`.
-// Each pair shares its Operation; the structs only differ in name and help.
+// Each pair shares its CLIOperation; the structs only differ in name and help.
 
 extension PFSCommand {
     struct CreateRepo: OperationCommand {
@@ -26,7 +26,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(name)
             return .createRepo(name: name, description: description, update: false)
         }
@@ -48,7 +48,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(name)
             return .createRepo(name: name, description: description, update: true)
         }
@@ -70,7 +70,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation { .listRepos }
+        func operation() throws -> CLIOperation { .listRepos }
     }
 
     struct InspectRepo: OperationCommand {
@@ -88,7 +88,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(name)
             return .inspectRepo(name)
         }
@@ -115,7 +115,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation { try deleteRepoOperation(names: names, all: all, force: force) }
+        func operation() throws -> CLIOperation { try deleteRepoOperation(names: names, all: all, force: force) }
     }
 
     // MARK: 1.x spellings
@@ -137,7 +137,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(name)
             return .createRepo(name: name, description: description, update: false)
         }
@@ -159,7 +159,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(name)
             return .createRepo(name: name, description: description, update: true)
         }
@@ -179,7 +179,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation { .listRepos }
+        func operation() throws -> CLIOperation { .listRepos }
     }
 
     struct LegacyInspectRepo: OperationCommand {
@@ -197,7 +197,7 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { try output.format() }
-        func operation() throws -> Operation {
+        func operation() throws -> CLIOperation {
             try Names.validateRepo(name)
             return .inspectRepo(name)
         }
@@ -221,11 +221,11 @@ extension PFSCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func outputFormat() throws -> OutputFormat { .table }
-        func operation() throws -> Operation { try deleteRepoOperation(names: names, all: all, force: force) }
+        func operation() throws -> CLIOperation { try deleteRepoOperation(names: names, all: all, force: force) }
     }
 }
 
-func deleteRepoOperation(names: [String], all: Bool, force: Bool) throws -> Operation {
+func deleteRepoOperation(names: [String], all: Bool, force: Bool) throws -> CLIOperation {
     if all && !names.isEmpty {
         throw PFSError.invalid("name repos or give --all, not both")
     }

@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import PFSCore
 
-/// A command that parses its arguments into an `Operation` and hands it to `OperationRunner`.
+/// A command that parses its arguments into a `CLIOperation` and hands it to `OperationRunner`.
 ///
 /// `operation()` is pure (no I/O), so tests check every spelling's translation with `PFSCommand.parseAsRoot`.
 public protocol OperationCommand: AsyncParsableCommand {
     var connection: ConnectionOptions { get }
     func outputFormat() throws -> OutputFormat
-    func operation() throws -> Operation
+    func operation() throws -> CLIOperation
 }
 
 extension OperationCommand {
@@ -22,7 +22,7 @@ extension OperationCommand {
 
 /// Runs an operation with a client that is shut down before returning, whatever happened.
 public enum CommandExecution {
-    public static func execute(_ operation: Operation, connection: ConnectionOptions, format: OutputFormat) async throws -> PFSExitCode {
+    public static func execute(_ operation: CLIOperation, connection: ConnectionOptions, format: OutputFormat) async throws -> PFSExitCode {
         let client = APIClient(location: connection.location(environment: ProcessInfo.processInfo.environment))
         let status: PFSExitCode
         do {

@@ -15,7 +15,7 @@ public struct OperationRunner: Sendable {
     }
 
     /// Runs `operation` and returns the exit status (non-zero only for `fsck` findings; failures throw).
-    public func run(_ operation: Operation) async throws -> PFSExitCode {
+    public func run(_ operation: CLIOperation) async throws -> PFSExitCode {
         switch operation {
         case .version:
             return try await version()

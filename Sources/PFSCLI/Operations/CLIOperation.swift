@@ -3,8 +3,8 @@ import PFSCore
 /// What a command line asks for, fully parsed and validated, before anything is sent.
 ///
 /// Both spellings of a verb (`create repo` and `create-repo`, `put file` and `put-file`) produce the same
-/// `Operation`, and `OperationRunner` is the one implementation behind them. Tests compare these values.
-public enum Operation: Sendable, Equatable {
+/// `CLIOperation`, and `OperationRunner` is the one implementation behind them. Tests compare these values.
+public enum CLIOperation: Sendable, Equatable {
     case version
     case listRepos
     case createRepo(name: String, description: String?, update: Bool)
