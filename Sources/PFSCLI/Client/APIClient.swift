@@ -186,14 +186,18 @@ public final class APIClient: Sendable {
             try Self.check(status: response.status.code, body: body, api: api)
             return
         }
-        do {
-            for try await buffer in response.body {
-                try await sink(buffer)
+        var iterator = response.body.makeAsyncIterator()
+        while true {
+            // Only failures to receive are connection errors; the sink's own errors (a closed stdout, a full
+            // disk) pass through unchanged.
+            let next: ByteBuffer?
+            do {
+                next = try await iterator.next()
+            } catch {
+                throw connectionError(error, api: api)
             }
-        } catch let error as PFSError {
-            throw error
-        } catch {
-            throw connectionError(error, api: api)
+            guard let buffer = next else { return }
+            try await sink(buffer)
         }
     }
 
