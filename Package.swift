@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .target(
@@ -30,6 +31,15 @@ let package = Package(
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PFSPipelines",
+            dependencies: [
+                "PFSCore",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -80,6 +90,7 @@ let package = Package(
         .executableTarget(name: "pfs", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "pachctl", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "PFSCoreTests", dependencies: ["PFSCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "PFSPipelinesTests", dependencies: ["PFSPipelines", "PFSCore"], swiftSettings: swiftSettings),
         .testTarget(name: "PFSCLITests", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",

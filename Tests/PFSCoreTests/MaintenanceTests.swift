@@ -121,7 +121,7 @@ final class MaintenanceTests: StoreTestCase {
         XCTAssertEqual(try g("/[ab]*"), ["/a", "/a.csv", "/b", "/b.csv"])
         XCTAssertEqual(try g("/[!a]*"), ["/b", "/b.csv", "/c.txt", "/x"])
         XCTAssertEqual(try g("/?"), ["/a", "/b", "/x"])
-        XCTAssertEqual(try g("/a/**"), ["/a/x.csv", "/a/y", "/a/y/z.csv"])
+        XCTAssertEqual(try g("/a/**"), ["/a", "/a/x.csv", "/a/y", "/a/y/z.csv"], "** also matches no component")
         XCTAssertEqual(try g("/nothing*"), [])
         assertPFSError(.invalidArgument, try g("/[ab"))
         assertPFSError(.invalidArgument, try g("/../x"))
@@ -228,7 +228,28 @@ final class MaintenanceTests: StoreTestCase {
         try session.commit()
         XCTAssertEqual(gcDone.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(try store.text("r", "master", "/a"), "in flight")
-        XCTAssertTrue(try store.fsck().ok)
+        try assertFsckClean(store)
+
+        // The same for any writer that stores objects and then stages them (as the mount does).
+        let gcDone2 = DispatchSemaphore(value: 0)
+        try store.writing {
+            let batch = store.objects.makeBatch()
+            let hash = try batch.put(Array("staged by hand".utf8))
+            try batch.commit()
+            Thread {
+                _ = try? store.gc()
+                gcDone2.signal()
+            }.start()
+            Thread.sleep(forTimeInterval: 0.2)
+            XCTAssertEqual(gcDone2.wait(timeout: .now()), .timedOut, "gc must wait for the writer")
+            XCTAssertTrue(store.objects.contains(hash))
+            let entry = TreeEntry.file(name: "b", content: FileContent(chunks: [ChunkRef(hash: hash, size: 14)], size: 14),
+                                       mtimeNs: 1)
+            try store.stage(repo: "r", branch: "master", ops: [.put(path: "/b", entry: entry)])
+        }
+        XCTAssertEqual(gcDone2.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(try store.text("r", "master", "/b"), "staged by hand")
+        try assertFsckClean(store)
     }
 
     // MARK: fsck

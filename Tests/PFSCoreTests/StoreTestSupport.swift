@@ -4,12 +4,22 @@ import XCTest
 @testable import PFSCore
 
 /// Base of the store tests: every test gets a fresh temporary data directory, removed in tearDown.
+/// The directories live in a RAM filesystem when there is one (/dev/shm): a store syncs every commit, and on a
+/// VM disk each sync costs tens of milliseconds, which would make this suite minutes long. What these tests
+/// check (trees, commits, GC, fsck) does not depend on the disk; ObjectStoreTests cover durability.
+/// `PFS_TEST_DIR` overrides the place.
 class StoreTestCase: XCTestCase {
     private(set) var dataDir: URL!
 
+    static let baseDirectory: URL = {
+        if let dir = ProcessInfo.processInfo.environment["PFS_TEST_DIR"] { return URL(fileURLWithPath: dir) }
+        if access("/dev/shm", W_OK) == 0 { return URL(fileURLWithPath: "/dev/shm") }
+        return FileManager.default.temporaryDirectory
+    }()
+
     override func setUpWithError() throws {
         try super.setUpWithError()
-        dataDir = FileManager.default.temporaryDirectory
+        dataDir = Self.baseDirectory
             .appendingPathComponent("pfs-store-test-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
     }

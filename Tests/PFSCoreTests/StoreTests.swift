@@ -211,6 +211,7 @@ final class StoreTests: StoreTestCase {
             for (i, id) in ids.enumerated() {
                 var r = row
                 r.id = id
+                r.parent = base.commit
                 r.commitSet = id
                 r.seq = try MetadataStore.nextSeq(db)
                 r.description = "inserted \(i)"
@@ -654,6 +655,8 @@ final class StoreTests: StoreTestCase {
         let openFinished = try store.startCommit(repo: "r", branch: "dev").id
         try store.putFiles("r", "dev", ["/d": "dev"])
         let expectPaths = try store.paths("r", "master")
+        let expectInfos = try store.listFiles(repo: "r", ref: "master", recursive: true)
+        let expectRoot = try store.inspectFile(repo: "r", ref: "master", path: "/")
         let expectSize = try store.inspectCommit(repo: "r", ref: "master").sizeBytes
         XCTAssertEqual(expectPaths, ["/base/", "/base/a", "/base/b", "/copied", "/emptydir/", "/link", "/new/", "/new/file"])
 
@@ -669,6 +672,9 @@ final class StoreTests: StoreTestCase {
         XCTAssertEqual(info.parent, c1)
         XCTAssertEqual(info.sizeBytes, expectSize)
         XCTAssertEqual(try store.paths("r", "master"), expectPaths)
+        // Everything as it was, directory mtimes included.
+        XCTAssertEqual(try store.listFiles(repo: "r", ref: "master", recursive: true), expectInfos)
+        XCTAssertEqual(try store.inspectFile(repo: "r", ref: "master", path: "/"), expectRoot)
         XCTAssertEqual(try store.text("r", "master", "/base/a"), "A+appended")
         XCTAssertEqual(try store.text("r", "master", "/new/file"), "staged 1")
         XCTAssertEqual(try store.text("r", "master", "/copied"), "other")
@@ -681,7 +687,7 @@ final class StoreTests: StoreTestCase {
         try assertFsckClean(store)
         try store.finishCommit(repo: "r", ref: "master")
         try store.finishCommit(repo: "r", ref: openFinished)
-        XCTAssertEqual(try store.paths("r", "master"), expectPaths + ["/after"])
+        XCTAssertEqual(try store.paths("r", "master"), ["/after"] + expectPaths)
         XCTAssertEqual(try store.text("r", "master", "/base/a"), "A+appended")
         XCTAssertEqual(try store.text("r", c1, "/base/a"), "A")
         XCTAssertEqual(try store.text("r", c1, "/gone"), "G")
@@ -690,7 +696,7 @@ final class StoreTests: StoreTestCase {
         // And once more: nothing open is left to restore, everything finished is intact.
         store = nil
         store = try openStore()
-        XCTAssertEqual(try store.paths("r", "master"), expectPaths + ["/after"])
+        XCTAssertEqual(try store.paths("r", "master"), ["/after"] + expectPaths)
         XCTAssertEqual(try store.inspectCommit(repo: "r", ref: "master").state, .finished)
         let report = try store.fsck()
         XCTAssertTrue(report.ok, "\(report.problems)")

@@ -386,7 +386,7 @@ final class WorkingTreeTests: StoreTestCase {
         XCTAssertEqual(try t.entry([nfd])?.size, 2)
         XCTAssertNil(try t.entry(["d", nfd]))
         try t.apply(.rename(from: "/" + nfc, to: "/" + nfd), now: now)
-        XCTAssertEqual(try t.list([]).map { Array($0.name.utf8) }, [Array("d".utf8), Array(nfd.utf8)])
+        XCTAssertEqual(try t.list([]).map { Array($0.name.utf8) }, [Array(nfd.utf8), Array("d".utf8)])
         XCTAssertEqual(try t.entry([nfd])?.size, 1)
         XCTAssertEqual(t.size, 4)
         try t.apply(.delete(path: "/d/" + nfc, recursive: true), now: now)
@@ -437,7 +437,12 @@ final class WorkingTreeTests: StoreTestCase {
         try put(t, "/copy/new", "n")
         try t.apply(.setAttr(path: "/copy/b", mode: 0o700, mtimeNs: nil), now: now)
         var seen = Set<ObjectHash>()
-        try t.forEachReferencedEntry { e in try trees.walkEntry(e, path: "/", seen: &seen) { _, _, _ in } }
+        var paths: [String] = []
+        try t.forEachReferencedEntry { path, e in
+            paths.append(path)
+            try trees.walkEntry(e, path: path, seen: &seen) { _, _, _ in }
+        }
+        XCTAssertEqual(Set(paths), ["/copy", "/copy/new", "/copy/b"])
         var needed = Set<ObjectHash>()
         try trees.walkObjects(root: other, seen: &needed) { _, _, _ in }
         needed.remove(other)  // the other root itself is not referenced, only its /src subtree

@@ -61,6 +61,10 @@ public final class MetadataStore: Sendable {
                     PRIMARY KEY (commit_id, seq));
                 """)
         }
+        m.registerMigration("v2: staged op times") { db in
+            // The time each op was applied at: a replay after a restart gives directories the same mtimes.
+            try db.execute(sql: "ALTER TABLE staged_ops ADD COLUMN now_ns INTEGER NOT NULL DEFAULT 0")
+        }
         return m
     }
 
@@ -259,20 +263,23 @@ extension MetadataStore {
 
     // MARK: staged ops
 
-    static func stagedOps(_ db: Database, _ commit: String) throws -> [StagedOp] {
-        let blobs = try Data.fetchAll(db, sql: "SELECT op FROM staged_ops WHERE commit_id = ? ORDER BY seq", arguments: [commit])
+    /// The op log of an open commit, in order, each op with the time it was applied at (0: not recorded).
+    static func stagedOps(_ db: Database, _ commit: String) throws -> [(op: StagedOp, nowNs: Int64)] {
+        let rows = try Row.fetchAll(db, sql: "SELECT op, now_ns FROM staged_ops WHERE commit_id = ? ORDER BY seq",
+                                    arguments: [commit])
         let dec = JSONDecoder()
-        return try blobs.map { try dec.decode(StagedOp.self, from: $0) }
+        return try rows.map { (try dec.decode(StagedOp.self, from: $0["op"] as Data), $0["now_ns"] as Int64) }
     }
 
-    static func appendStagedOps(_ db: Database, _ commit: String, _ ops: [StagedOp]) throws {
+    /// Appends to the op log of an open commit; `nowNs` is the time the ops were applied to the working tree at.
+    static func appendStagedOps(_ db: Database, _ commit: String, _ ops: [StagedOp], nowNs: Int64) throws {
         var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM staged_ops WHERE commit_id = ?",
                                      arguments: [commit]) ?? 0
         let enc = JSONEncoder()
         for op in ops {
             seq += 1
-            try db.execute(sql: "INSERT INTO staged_ops (commit_id, seq, op) VALUES (?, ?, ?)",
-                           arguments: [commit, seq, try enc.encode(op)])
+            try db.execute(sql: "INSERT INTO staged_ops (commit_id, seq, op, now_ns) VALUES (?, ?, ?, ?)",
+                           arguments: [commit, seq, try enc.encode(op), nowNs])
         }
     }
 }

@@ -51,18 +51,26 @@ public struct CommitRef: Sendable, Equatable, CustomStringConvertible {
         var base = Substring(ref)
         var steps = 0
         while let last = base.last {
+            var n = 1
             if last == "^" {
-                steps += 1
                 base = base.dropLast()
             } else if let tilde = base.lastIndex(of: "~") {
                 let digits = base[base.index(after: tilde)...]
-                if digits.isEmpty { steps += 1 } else if let n = Int(digits), n >= 0 { steps += n } else {
-                    throw PFSError.invalid("invalid commit reference \"\(ref)\": '~' must be followed by a number, as in master~2")
+                if !digits.isEmpty {
+                    guard let v = Int(digits), v >= 0 else {
+                        throw PFSError.invalid("invalid commit reference \"\(Names.printable(ref))\": '~' must be followed by a number, as in master~2")
+                    }
+                    n = v
                 }
                 base = base[..<tilde]
             } else {
                 break
             }
+            let (sum, overflow) = steps.addingReportingOverflow(n)
+            guard !overflow else {
+                throw PFSError.invalid("invalid commit reference \"\(Names.printable(ref))\": too many steps back")
+            }
+            steps = sum
         }
         if base.isEmpty {
             throw PFSError.invalid("invalid commit reference \"\(ref)\": name a branch or commit id before ^ or ~")

@@ -10,15 +10,17 @@ public struct Glob: Sendable, Equatable {
     public init(_ pattern: String) throws {
         self.pattern = pattern
         guard !pattern.utf8.contains(0) else { throw PFSError.invalid("glob pattern contains a NUL byte") }
-        for comp in pattern.split(separator: "/") {
-            if comp == ".." { throw PFSError.invalid("glob pattern \"\(pattern)\" contains \"..\"; patterns match paths inside a commit") }
+        // Split at `/` bytes, as paths are (see `Names.cleanPath`).
+        let comps = pattern.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+        for comp in comps {
+            if comp.utf8.elementsEqual("..".utf8) { throw PFSError.invalid("glob pattern \"\(pattern)\" contains \"..\"; patterns match paths inside a commit") }
             var depth = 0
             for c in comp {
                 if c == "[" { depth += 1 } else if c == "]" { depth = max(0, depth - 1) }
             }
             if depth != 0 { throw PFSError.invalid("glob pattern \"\(pattern)\" has an unclosed '['") }
         }
-        components = pattern.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        components = comps
     }
 
     /// True if the pattern is `/` (or empty): the whole commit as one match.
@@ -45,7 +47,8 @@ public struct Glob: Sendable, Equatable {
     }
 
     static func prefixMatch(_ pat: ArraySlice<String>, _ prefix: ArraySlice<String>) -> Bool {
-        guard let c = prefix.first else { return true }
+        // Something below `prefix` can match only if pattern components are left for it.
+        guard let c = prefix.first else { return !pat.isEmpty }
         guard let p = pat.first else { return false }
         if p == "**" { return true }
         guard matchComponent(Array(p.unicodeScalars)[...], Array(c.unicodeScalars)[...]) else { return false }

@@ -59,20 +59,22 @@ public enum Names {
 
     /// Normalises a path inside a commit to `/a/b` form. Refuses `..`, NUL, control characters,
     /// empty components are collapsed, and components longer than 255 bytes are refused.
+    /// Paths are split at every `/` byte — not at `/` Characters: a combining mark after a slash would make
+    /// the two one Character, and a name containing a slash.
     public static func cleanPath(_ raw: String) throws -> String {
-        var parts: [Substring] = []
-        for comp in raw.split(separator: "/", omittingEmptySubsequences: true) {
-            if comp == "." { continue }
-            if comp == ".." {
+        var parts: [String] = []
+        for comp in raw.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            if comp.elementsEqual(".".utf8) { continue }
+            if comp.elementsEqual("..".utf8) {
                 throw PFSError.invalid("invalid path \"\(printable(raw))\": \"..\" is not allowed; give a path inside the commit")
             }
-            if comp.utf8.count > 255 {
+            if comp.count > 255 {
                 throw PFSError.invalid("invalid path \"\(printable(raw))\": a component is longer than 255 bytes")
             }
-            for c in comp.utf8 where c < 0x20 || c == 0x7F {
+            for c in comp where c < 0x20 || c == 0x7F {
                 throw PFSError.invalid("invalid path \"\(printable(raw))\": control characters are not allowed in file names")
             }
-            parts.append(comp)
+            parts.append(String(decoding: comp, as: UTF8.self))
         }
         if raw.utf8.count > 4096 {
             throw PFSError.invalid("path is longer than 4096 bytes")
@@ -82,6 +84,6 @@ public enum Names {
 
     /// Splits a clean path into components (empty for `/`).
     public static func components(_ clean: String) -> [String] {
-        clean.split(separator: "/").map(String.init)
+        clean.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -32,6 +32,9 @@ final class LocalObjectBatch: ObjectBatch {
     /// while holding `state`; `state` may be taken while holding it.
     private let commitLock = Mutex(())
 
+    /// Objects at least this big get their writeback started right after the write.
+    static let writebackHintMinimum = 64 << 10
+
     init(store: LocalObjectStore) {
         self.store = store
     }
@@ -59,8 +62,9 @@ final class LocalObjectBatch: ObjectBatch {
             removeTemp(name)
             throw error
         }
-        // Let the disk work on it while the caller computes the next chunks; commit's sync then waits less.
-        if getenv("PFS_NO_WB") == nil { FileIO.startWriteback(fd) }
+        // Let the disk work on a chunk while the caller computes the next ones; commit's sync then waits less.
+        // Small objects (tree nodes) are left to the sync: one I/O request each would cost more than it saves.
+        if bytes.count >= Self.writebackHintMinimum && getenv("PFS_NO_WB") == nil { FileIO.startWriteback(fd) }
         FileIO.close(fd)
 
         let size = Int64(bytes.count)
@@ -106,6 +110,11 @@ final class LocalObjectBatch: ObjectBatch {
             }
 
             // 3. Directory entries.
+            if getenv("PFS_SECOND_SYNCFS") != nil && useSyncFS(snapshot.count, 0) {
+                try FileIO.syncfs(store.stagingFD, path: store.rootPath)
+                state.withLock { $0.unsyncedDirectories = [] }
+                return
+            }
             let dirs = state.withLock { $0.unsyncedDirectories }
             for dir in dirs.sorted() {
                 let name = LocalObjectStore.fanOutName(dir)

@@ -73,9 +73,10 @@ extension Store {
             if parsed.ancestry == 0 {
                 if let b = try MetadataStore.branch(db, repo, parsed.base) {
                     if b.head == nil { return nil }
-                } else if creatingBranch, !CommitRef.looksLikeCommitID(parsed.base),
-                          (try? Names.validateBranch(parsed.base)) != nil {
+                } else if creatingBranch, !CommitRef.looksLikeCommitID(parsed.base) {
+                    // A write into a branch that does not exist yet creates it: the name must be valid.
                     _ = try requireRepo(db, repo)
+                    try Names.validateBranch(parsed.base)
                     return nil
                 }
             }

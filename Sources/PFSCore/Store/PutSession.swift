@@ -15,9 +15,10 @@ public final class PutSession: @unchecked Sendable {
     private var gateHeld = false
     private(set) var ops: [StagedOp] = []
     /// The state of paths this session already changed (nil = deleted), so later records see earlier ones.
-    private var pending: [String: TreeEntry?] = [:]
+    /// Keyed by the paths' bytes (see `NameKey`).
+    private var pending: [NameKey: TreeEntry?] = [:]
     /// Appends computed against the state at session start: path → hash of the entry they extended.
-    private var appendBases: [String: ObjectHash?] = [:]
+    private var appendBases: [NameKey: ObjectHash?] = [:]
     private var files = 0
     private var bytes: Int64 = 0
     private var finished = false
@@ -58,8 +59,27 @@ public final class PutSession: @unchecked Sendable {
     }
 
     private func current(_ path: String) throws -> TreeEntry? {
-        if let p = pending[path] { return p }
-        return try startView.entry(Names.components(path))
+        try state(path).entry
+    }
+
+    /// The entry at `path` as this session left it, and whether the session decided it: the path's own change,
+    /// else the nearest changed ancestor's (below a deleted path or a file there is nothing; below a directory
+    /// put by hash, its tree), else the state of the commit written into (`fromSession` false).
+    private func state(_ path: String) throws -> (entry: TreeEntry?, fromSession: Bool) {
+        if let p = pending[NameKey(path)] { return (p, true) }
+        if !pending.isEmpty {
+            var above = Names.components(path)
+            var below: [String] = []
+            while let last = above.popLast() {
+                below.insert(last, at: 0)
+                guard let changed = pending[NameKey("/" + above.joined(separator: "/"))] else { continue }
+                guard let dir = changed, dir.kind == .dir, dir.hash != ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0) else {
+                    return (nil, true)  // deleted, a file, or a directory made empty by this session
+                }
+                return (try store.trees.lookup(root: dir.hash, components: below), true)
+            }
+        }
+        return (try startView.entry(Names.components(path)), false)
     }
 
     /// Starts a file: `append` extends the current file (or creates it).
@@ -68,17 +88,18 @@ public final class PutSession: @unchecked Sendable {
         guard path != "/" else { throw PFSError.invalid("a file needs a path inside the commit, e.g. /data.csv") }
         var prefix: [ChunkRef] = []
         var oldMode: UInt32?
-        if let e = try current(path) {
+        let (old, fromSession) = try state(path)
+        if let e = old {
             if e.kind == .dir {
                 throw PFSError(.isDirectory, "\(path) is a directory in \(repo)@\(ref); put the file at a path inside it")
             }
             oldMode = e.mode
             if append, e.kind == .file {
                 prefix = try store.trees.content(of: e).chunks
-                if pending[path] == nil { appendBases[path] = .some(e.hash) }
+                if !fromSession { appendBases[NameKey(path)] = .some(e.hash) }
             }
-        } else if append, pending[path] == nil {
-            appendBases[path] = .some(nil)
+        } else if append, !fromSession {
+            appendBases[NameKey(path)] = .some(nil)
         }
         let ing = try FileIngester(store: store.objects, batch: batch, appendingTo: prefix)
         return FileWriter(path: path, ingester: ing, mode: (mode ?? oldMode ?? TreeEntry.defaultFileMode) & 0o7777,
@@ -109,15 +130,19 @@ public final class PutSession: @unchecked Sendable {
             throw PFSError.notFound("\(path) does not exist in \(repo)@\(ref)")
         }
         record(.delete(path: path, recursive: recursive), path: path, state: nil)
-        if path == "/" { pending.removeAll(); pending["/"] = .some(nil) }
     }
 
     public func mkdir(path rawPath: String, mode: UInt32 = TreeEntry.defaultDirMode, mtimeNs: Int64? = nil) throws {
         let path = try Names.cleanPath(rawPath)
         let m = mtimeNs ?? Store.nowNs()
-        record(.mkdir(path: path, mode: mode, mtimeNs: m, parents: true), path: path,
-               state: TreeEntry(name: Names.components(path).last ?? "", kind: .dir, mode: mode, size: 0, mtimeNs: m,
-                                hash: ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0)))
+        let op = StagedOp.mkdir(path: path, mode: mode, mtimeNs: m, parents: true)
+        if let e = try current(path), e.kind == .dir {
+            ops.append(op)  // already a directory: nothing changes, and what is below it stays
+            return
+        }
+        record(op, path: path,
+               state: TreeEntry(name: Names.components(path).last ?? "", kind: .dir, mode: mode & 0o7777, size: 0,
+                                mtimeNs: m, hash: ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0)))
     }
 
     public func symlink(path rawPath: String, target: String, mtimeNs: Int64? = nil) throws {
@@ -147,11 +172,12 @@ public final class PutSession: @unchecked Sendable {
             return
         }
         let name = Names.components(dst).last!
-        if append, e.kind == .file, let old = try current(dst), old.kind == .file {
+        let (existing, fromSession) = try state(dst)
+        if append, e.kind == .file, let old = existing, old.kind == .file {
             let a = try store.trees.content(of: old), b = try store.trees.content(of: e)
             let content = FileContent(chunks: a.chunks + b.chunks, size: a.size + b.size)
             try store.trees.storeManifestIfNeeded(content, batch: batch)
-            if pending[dst] == nil { appendBases[dst] = .some(old.hash) }
+            if !fromSession { appendBases[NameKey(dst)] = .some(old.hash) }
             e = TreeEntry.file(name: name, content: content, mode: old.mode, mtimeNs: Store.nowNs())
         } else {
             e = e.renamed(name)
@@ -163,10 +189,10 @@ public final class PutSession: @unchecked Sendable {
 
     private func record(_ op: StagedOp, path: String, state: TreeEntry?) {
         ops.append(op)
-        pending[path] = .some(state)
-        // Anything below a replaced or deleted path is now unknown to `pending`; drop stale children.
-        let prefix = path == "/" ? "/" : path + "/"
-        for k in pending.keys where k.hasPrefix(prefix) && k != path { pending[k] = nil }
+        // Anything below a replaced or deleted path is decided by that path now; drop stale children.
+        let prefix = Array((path == "/" ? "/" : path + "/").utf8)
+        for k in pending.keys where k.name.utf8.starts(with: prefix) { pending[k] = nil }
+        pending[NameKey(path)] = .some(state)
     }
 
     /// Makes the content durable, then applies every change atomically. Returns what was written where.
@@ -202,7 +228,7 @@ public final class PutSession: @unchecked Sendable {
     }
 
     var stagedOps: [StagedOp] { ops }
-    var appendChecks: [String: ObjectHash?] { appendBases }
+    var appendChecks: [(path: String, expected: ObjectHash?)] { appendBases.map { ($0.key.name, $0.value) } }
 }
 
 extension Store {
@@ -248,20 +274,17 @@ extension Store {
                     throw PFSError(.internal, "open commit \(c.id) has no working tree; restart the daemon to restore it")
                 }
                 try checkAppends(s, against: tree.entry)
-                do {
-                    let now = Self.nowNs()
-                    for op in s.stagedOps { try tree.apply(op, now: now) }
-                    try meta.write { db in try MetadataStore.appendStagedOps(db, c.id, s.stagedOps) }
-                } catch {
-                    try? rebuildOpenTree(c)
-                    throw error
+                // All or nothing, and invisible to readers until complete: if an op is refused or the log cannot
+                // be written, the working tree is put back as it was.
+                let now = Self.nowNs()
+                try tree.apply(s.stagedOps, now: now) {
+                    try meta.write { db in try MetadataStore.appendStagedOps(db, c.id, s.stagedOps, nowNs: now) }
                 }
                 return (c.id, false)
             case .auto(let branch, let parent):
                 let tree = try WorkingTree(trees: trees, baseRoot: parent?.root)
                 try checkAppends(s, against: tree.entry)
-                let now = Self.nowNs()
-                for op in s.stagedOps { try tree.apply(op, now: now) }
+                try tree.apply(s.stagedOps, now: Self.nowNs())
                 let batch = objects.makeBatch()
                 let written: (root: ObjectHash, size: Int64)
                 do {
@@ -301,11 +324,11 @@ extension Store {
         }
     }
 
-    /// Rebuilds an open commit's working tree from its persisted op log (after a failed apply).
+    /// Rebuilds an open commit's working tree from its persisted op log. Not needed after a failed write (a
+    /// batch of ops applies all or nothing); kept for recovery of a working tree in an unknown state.
     func rebuildOpenTree(_ c: CommitRow) throws {
         let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: c))
-        let ops = try meta.read { db in try MetadataStore.stagedOps(db, c.id) }
-        for op in ops { try tree.apply(op, now: Self.nowNs()) }
+        try replayStagedOps(of: c, into: tree)
         openTrees.withLock { $0[c.id] = tree }
     }
 }

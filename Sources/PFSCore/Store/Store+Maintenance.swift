@@ -39,6 +39,16 @@ final class WriteGate: @unchecked Sendable {
 }
 
 extension Store {
+    /// Runs `body` as a writer that garbage collection waits for. Whoever stores objects — or finds them already
+    /// stored and skips them (dedup) — and then references them in a commit must do both inside one `writing`
+    /// call: otherwise a GC in between could remove an object that was unreachable at that moment. Put sessions
+    /// do this on their own. Do not call `gc()` inside (it would wait for itself).
+    public func writing<T>(_ body: () throws -> T) rethrows -> T {
+        gate.enterWriter()
+        defer { gate.leaveWriter() }
+        return try body()
+    }
+
     /// Removes every object not reachable from a commit (finished or open). Waits for in-flight writes.
     public func gc() throws -> GCReport {
         try gate.exclusive {
@@ -51,8 +61,8 @@ extension Store {
                 }
                 for tree in openTrees.withLock({ Array($0.values) }) {
                     if let base = tree.baseRoot { try trees.walkObjects(root: base, seen: &live) { _, _, _ in } }
-                    try tree.forEachReferencedEntry { e in
-                        try trees.walkEntry(e, path: "/", seen: &live) { _, _, _ in }
+                    try tree.forEachReferencedEntry { path, e in
+                        try trees.walkEntry(e, path: path, seen: &live) { _, _, _ in }
                     }
                 }
                 var kept = 0, removed = 0
@@ -72,8 +82,9 @@ extension Store {
         }
     }
 
-    /// Checks that every object reachable from every commit exists and (with `verify`) re-hashes to its name;
-    /// also checks the commit graph and branch heads.
+    /// Checks that every object reachable from every commit (for an open commit: its parent's tree and its staged
+    /// changes) exists and (with `verify`) re-hashes to its name; also checks the commit graph and branch heads.
+    /// A missing or damaged tree is reported with the path that reaches it, and the check goes on with the rest.
     public func fsck(verify: Bool = true) throws -> FsckReport {
         var problems: [FsckProblem] = []
         var seen = Set<ObjectHash>()
@@ -89,35 +100,45 @@ extension Store {
                                             referencedBy: "\(b["repo"] as String)@\(b["name"] as String)"))
             }
         }
+        var reported = Set<ObjectHash>()
         for c in commits {
+            let commit = "\(c.repo)@\(c.id)"
             if let p = c.parent, !ids.contains(p) {
-                problems.append(FsckProblem(object: p, problem: "parent commit is missing", referencedBy: "\(c.repo)@\(c.id)"))
+                problems.append(FsckProblem(object: p, problem: "parent commit is missing", referencedBy: commit))
             }
             var roots: [ObjectHash] = []
+            var staged: [(path: String, entry: TreeEntry)] = []
             if c.state == .finished {
                 guard let root = c.root else {
-                    problems.append(FsckProblem(object: c.id, problem: "finished commit has no root tree", referencedBy: "\(c.repo)@\(c.id)"))
+                    problems.append(FsckProblem(object: c.id, problem: "finished commit has no root tree", referencedBy: commit))
                     continue
                 }
                 roots.append(root)
             } else {
                 guard let tree = openTree(c.id) else {
-                    problems.append(FsckProblem(object: c.id, problem: "open commit has no working tree", referencedBy: "\(c.repo)@\(c.id)"))
+                    problems.append(FsckProblem(object: c.id, problem: "open commit has no working tree", referencedBy: commit))
                     continue
                 }
                 if let base = tree.baseRoot { roots.append(base) }
+                try tree.forEachReferencedEntry { staged.append(($0, $1)) }
+            }
+            func visit(_ h: ObjectHash, _ kind: TreeStore.ObjectKind, _ path: String) throws {
+                objectsChecked += 1
+                if let p = try check(h, kind: kind, verify: verify, bytes: &bytes), reported.insert(h).inserted {
+                    problems.append(FsckProblem(object: h.hex, problem: p, referencedBy: "\(commit):\(path)"))
+                }
+            }
+            // A tree or manifest that cannot be decoded: reported once (a missing one was already, by `visit`).
+            func unreadable(_ h: ObjectHash, _ path: String, _ e: PFSError) {
+                if reported.insert(h).inserted {
+                    problems.append(FsckProblem(object: h.hex, problem: e.message, referencedBy: "\(commit):\(path)"))
+                }
             }
             for root in roots {
-                do {
-                    try trees.walkObjects(root: root, seen: &seen) { h, kind, path in
-                        objectsChecked += 1
-                        if let p = try check(h, kind: kind, verify: verify, bytes: &bytes) {
-                            problems.append(FsckProblem(object: h.hex, problem: p, referencedBy: "\(c.repo)@\(c.id):\(path)"))
-                        }
-                    }
-                } catch let e as PFSError where e.code == .corrupt || e.code == .notFound {
-                    problems.append(FsckProblem(object: root.hex, problem: e.message, referencedBy: "\(c.repo)@\(c.id)"))
-                }
+                try trees.walkObjects(root: root, seen: &seen, unreadable: unreadable, visit: visit)
+            }
+            for (path, entry) in staged {
+                try trees.walkEntry(entry, path: path, seen: &seen, unreadable: unreadable, visit: visit)
             }
         }
         return FsckReport(commitsChecked: commits.count, objectsChecked: objectsChecked, bytesChecked: bytes,

@@ -35,9 +35,11 @@ extension Store {
                 throw PFSError(.internal, "open commit \(commit.id) has no working tree; restart the daemon to restore it")
             }
             do {
+                // All or nothing: a refused op or a failed log write leaves the working tree as it was.
                 let now = Self.nowNs()
-                for op in ops { try tree.apply(op, now: now) }
-                try meta.write { db in try MetadataStore.appendStagedOps(db, commit.id, ops) }
+                try tree.apply(ops, now: now) {
+                    try meta.write { db in try MetadataStore.appendStagedOps(db, commit.id, ops, nowNs: now) }
+                }
             } catch {
                 if open == nil {
                     // The commit was opened for these ops only: remove it again.
@@ -46,8 +48,6 @@ extension Store {
                         try MetadataStore.deleteCommit(db, commit.id)
                     }
                     openTrees.withLock { $0[commit.id] = nil }
-                } else {
-                    try? rebuildOpenTree(commit)
                 }
                 throw error
             }

@@ -58,11 +58,19 @@ public final class Store: Sendable {
         let open = try meta.read { try MetadataStore.openCommits($0) }
         for c in open {
             let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: c))
-            let ops = try meta.read { try MetadataStore.stagedOps($0, c.id) }
-            for op in ops { try tree.apply(op, now: Self.nowNs()) }
+            let count = try replayStagedOps(of: c, into: tree)
             openTrees.withLock { $0[c.id] = tree }
-            logger.info("restored open commit", metadata: ["repo": "\(c.repo)", "commit": "\(c.id)", "ops": "\(ops.count)"])
+            logger.info("restored open commit", metadata: ["repo": "\(c.repo)", "commit": "\(c.id)", "ops": "\(count)"])
         }
+    }
+
+    /// Applies an open commit's op log to `tree`, each op at the time it was first applied at (so directories
+    /// get back the same mtimes). Returns the number of ops.
+    @discardableResult
+    func replayStagedOps(of c: CommitRow, into tree: WorkingTree) throws -> Int {
+        let ops = try meta.read { try MetadataStore.stagedOps($0, c.id) }
+        for (op, now) in ops { try tree.apply(op, now: now != 0 ? now : Self.nowNs()) }
+        return ops.count
     }
 
     func parentRoot(of c: CommitRow) throws -> ObjectHash? {

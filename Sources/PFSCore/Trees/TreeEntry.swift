@@ -103,4 +103,26 @@ extension String {
     func utf8Less(_ other: String) -> Bool {
         self.utf8.lexicographicallyPrecedes(other.utf8)
     }
+
+    /// Byte-wise (UTF-8) equality. Swift's `==` is canonical equivalence (`"caf\u{e9}" == "cafe\u{301}"`), but
+    /// names are bytes, as on Linux filesystems: two names that differ in a byte are two names.
+    @inline(__always)
+    func utf8Equal(_ other: String) -> Bool {
+        self.utf8.elementsEqual(other.utf8)
+    }
+}
+
+/// A name or path as a dictionary key: equal and hashed by its UTF-8 bytes (see `utf8Equal`).
+struct NameKey: Hashable, Sendable {
+    let name: String
+
+    init(_ name: String) { self.name = name }
+
+    static func == (a: NameKey, b: NameKey) -> Bool { a.name.utf8Equal(b.name) }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(name.utf8.count)
+        let done: Void? = name.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil { for b in name.utf8 { hasher.combine(b) } }
+    }
 }

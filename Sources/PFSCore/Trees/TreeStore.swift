@@ -125,11 +125,20 @@ public final class TreeStore: Sendable {
             let h = try write(node, batch: batch)
             return TreeChild(nibble: 0, hash: h, count: entries.count, size: node.size)
         }
-        var buckets = [[TreeEntry]](repeating: [], count: 16)
-        for e in entries { buckets[TreeNode.route(e.name).nibble(at: depth)].append(e) }
+        return try build(routed: entries.map { (TreeNode.route($0.name), $0) }, depth: depth, batch: batch)
+    }
+
+    /// `build` for a directory that splits: each name is routed (hashed) once, not once per level.
+    private func build(routed items: [(route: ObjectHash, entry: TreeEntry)], depth: Int,
+                       batch: any ObjectBatch) throws -> TreeChild {
+        if items.count <= TreeNode.leafLimit {
+            return try build(sorted: items.map(\.entry), depth: depth, batch: batch)
+        }
+        var buckets = [[(route: ObjectHash, entry: TreeEntry)]](repeating: [], count: 16)
+        for item in items { buckets[item.route.nibble(at: depth)].append(item) }
         var children: [TreeChild] = []
         for (nib, bucket) in buckets.enumerated() where !bucket.isEmpty {
-            var c = try build(sorted: bucket, depth: depth + 1, batch: batch)
+            var c = try build(routed: bucket, depth: depth + 1, batch: batch)
             c.nibble = nib
             children.append(c)
         }
@@ -141,7 +150,14 @@ public final class TreeStore: Sendable {
     /// Applies `changes` (name → new entry, or nil to remove) to directory `dir` (nil = empty directory).
     /// Cost: the leaves the changed names route to plus the index nodes above them — never the whole directory.
     public func update(_ dir: ObjectHash?, changes: [String: TreeEntry?], batch: any ObjectBatch) throws -> TreeChild {
-        let list = changes.map { (name: $0.key, entry: $0.value) }.sorted { $0.name.utf8Less($1.name) }
+        try update(dir, changes: changes.map { (name: $0.key, entry: $0.value) }, batch: batch)
+    }
+
+    /// `update` with the changes as a list (any order; names distinct as bytes). Unlike a `[String: …]`
+    /// dictionary, a list can hold two names that Swift's `==` considers equal (`"caf\u{e9}"`, `"cafe\u{301}"`).
+    public func update(_ dir: ObjectHash?, changes: [(name: String, entry: TreeEntry?)],
+                       batch: any ObjectBatch) throws -> TreeChild {
+        let list = changes.sorted { $0.name.utf8Less($1.name) }
         return try update(dir, depth: 0, changes: list, batch: batch)
     }
 
@@ -205,7 +221,7 @@ public final class TreeStore: Sendable {
         while lo < hi {
             let mid = (lo + hi) / 2
             let n = entries[mid].name
-            if n == name { return mid }
+            if n.utf8Equal(name) { return mid }
             if n.utf8Less(name) { lo = mid + 1 } else { hi = mid }
         }
         return nil
@@ -220,41 +236,60 @@ public final class TreeStore: Sendable {
 
     /// Visits every object reachable from `root` (tree nodes, manifests, chunks) once per call, depth first.
     /// `seen` lets several walks share their work: a tree node already seen is not descended again.
+    /// A tree node or manifest that cannot be read (missing or damaged) throws, unless `unreadable` is given:
+    /// then it is told (object, path, error) and the walk goes on with the rest (fsck reports everything at once;
+    /// GC must stop instead).
     public func walkObjects(root: ObjectHash, seen: inout Set<ObjectHash>,
+                            unreadable: Unreadable? = nil,
                             visit: (ObjectHash, ObjectKind, String) throws -> Void) throws {
-        try walkNode(root, path: "/", seen: &seen, visit: visit)
+        try walkNode(root, path: "/", seen: &seen, unreadable: unreadable, visit: visit)
     }
+
+    public typealias Unreadable = (ObjectHash, String, PFSError) throws -> Void
 
     public enum ObjectKind: Sendable { case tree, manifest, chunk, symlink }
 
-    private func walkNode(_ h: ObjectHash, path: String, seen: inout Set<ObjectHash>,
+    private func walkNode(_ h: ObjectHash, path: String, seen: inout Set<ObjectHash>, unreadable: Unreadable?,
                           visit: (ObjectHash, ObjectKind, String) throws -> Void) throws {
         guard seen.insert(h).inserted else { return }
         try visit(h, .tree, path)
-        switch try node(h) {
+        let n: TreeNode
+        do {
+            n = try node(h)
+        } catch let e as PFSError where e.code == .corrupt && unreadable != nil {
+            try unreadable?(h, path, e)
+            return
+        }
+        switch n {
         case .index(_, let children):
-            for c in children { try walkNode(c.hash, path: path, seen: &seen, visit: visit) }
+            for c in children { try walkNode(c.hash, path: path, seen: &seen, unreadable: unreadable, visit: visit) }
         case .leaf(let entries):
             for e in entries {
                 let p = path == "/" ? "/\(e.name)" : "\(path)/\(e.name)"
-                try walkEntry(e, path: p, seen: &seen, visit: visit)
+                try walkEntry(e, path: p, seen: &seen, unreadable: unreadable, visit: visit)
             }
         }
     }
 
     /// Visits the objects of one entry (and, for a directory, everything below it).
-    public func walkEntry(_ e: TreeEntry, path: String, seen: inout Set<ObjectHash>,
+    public func walkEntry(_ e: TreeEntry, path: String, seen: inout Set<ObjectHash>, unreadable: Unreadable? = nil,
                           visit: (ObjectHash, ObjectKind, String) throws -> Void) throws {
         switch e.kind {
         case .dir:
-            try walkNode(e.hash, path: path, seen: &seen, visit: visit)
+            try walkNode(e.hash, path: path, seen: &seen, unreadable: unreadable, visit: visit)
         case .symlink:
             break  // the target is stored inline
         case .file:
             if e.chunks == nil || (e.chunks?.count ?? 0) > TreeEntry.inlineChunkLimit {
                 if seen.insert(e.hash).inserted { try visit(e.hash, .manifest, path) }
             }
-            let content = try self.content(of: e)
+            let content: FileContent
+            do {
+                content = try self.content(of: e)
+            } catch let err as PFSError where err.code == .corrupt && unreadable != nil {
+                try unreadable?(e.hash, path, err)
+                return
+            }
             for c in content.chunks where seen.insert(c.hash).inserted {
                 try visit(c.hash, .chunk, path)
             }

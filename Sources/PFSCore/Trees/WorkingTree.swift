@@ -15,14 +15,16 @@ public enum StagedOp: Codable, Sendable, Equatable {
 /// The live state of an open commit: the parent's tree plus an overlay of changed directories.
 /// Only directories on the path of a change are materialised (as `DirNode`s holding their changed names);
 /// everything else is read from the parent tree, and finishing rewrites only the changed directories.
-/// Thread-safe: every public method takes the tree's lock.
+/// Thread-safe: every public method takes the tree's lock. Lock order: the store's write lock, then this lock,
+/// then the metadata database (see `apply(_:now:then:)`).
 public final class WorkingTree: @unchecked Sendable {
     final class DirNode {
         var base: ObjectHash?
         var mode: UInt32
         var mtimeNs: Int64
         var size: Int64
-        var changes: [String: Change] = [:]
+        /// Keyed by the names' bytes: `"caf\u{e9}"` and `"cafe\u{301}"` are two entries.
+        var changes: [NameKey: Change] = [:]
         init(base: ObjectHash?, mode: UInt32, mtimeNs: Int64, size: Int64) {
             self.base = base; self.mode = mode; self.mtimeNs = mtimeNs; self.size = size
         }
@@ -40,6 +42,8 @@ public final class WorkingTree: @unchecked Sendable {
     private let root: DirNode
     private let lock = NSLock()
     public private(set) var opCount = 0
+    /// While a batch is applied: closures that put back each change made so far (newest last).
+    private var undo: [() -> Void] = []
 
     public init(trees: TreeStore, baseRoot: ObjectHash?) throws {
         self.trees = trees
@@ -108,15 +112,15 @@ public final class WorkingTree: @unchecked Sendable {
                     throw PFSError.notFound("/\(path[...i].joined(separator: "/")) does not exist")
                 }
             }
-            var byName: [String: TreeEntry] = [:]
+            var byName: [NameKey: TreeEntry] = [:]
             if let base = dir.base {
-                for e in try trees.list(base) { byName[e.name] = e }
+                for e in try trees.list(base) { byName[NameKey(e.name)] = e }
             }
-            for (name, ch) in dir.changes {
+            for (key, ch) in dir.changes {
                 switch ch {
-                case .entry(let e): byName[name] = e
-                case .dir(let d): byName[name] = dirEntry(name: name, d)
-                case .deleted: byName[name] = nil
+                case .entry(let e): byName[key] = e
+                case .dir(let d): byName[key] = dirEntry(name: key.name, d)
+                case .deleted: byName[key] = nil
                 }
             }
             return byName.values.sorted { $0.name.utf8Less($1.name) }
@@ -130,7 +134,7 @@ public final class WorkingTree: @unchecked Sendable {
 
     /// The current state of `name` in `dir`: its change, else its entry in the base tree.
     private func current(_ dir: DirNode, _ name: String) throws -> Change? {
-        if let ch = dir.changes[name] { return ch }
+        if let ch = dir.changes[NameKey(name)] { return ch }
         guard let base = dir.base, let e = try trees.lookup(base, name) else { return nil }
         return .entry(e)
     }
@@ -139,10 +143,51 @@ public final class WorkingTree: @unchecked Sendable {
 
     /// Applies one op. Throws (and changes nothing) if the op is not valid against the current state.
     public func apply(_ op: StagedOp, now: Int64) throws {
+        try apply([op], now: now)
+    }
+
+    /// Applies `ops` in order, all or nothing: if one of them throws, or `then` throws (it runs after them, still
+    /// under this tree's lock — e.g. to persist the ops), every change is undone. Readers never see part of a batch.
+    public func apply(_ ops: [StagedOp], now: Int64, then: () throws -> Void = {}) throws {
         try lock.withLock {
-            try applyLocked(op, now: now)
-            opCount += 1
+            undo.removeAll(keepingCapacity: true)
+            defer { undo.removeAll() }
+            do {
+                for op in ops { try applyLocked(op, now: now) }
+                try then()
+            } catch {
+                for restore in undo.reversed() { restore() }
+                throw error
+            }
+            opCount += ops.count
         }
+    }
+
+    // Every change to the overlay goes through these, so that a failed batch can be undone.
+
+    private func setChange(_ d: DirNode, _ name: String, _ ch: Change?) {
+        let key = NameKey(name)
+        let old = d.changes[key]
+        undo.append { d.changes[key] = old }
+        d.changes[key] = ch
+    }
+
+    private func setSize(_ d: DirNode, _ size: Int64) {
+        let old = d.size
+        undo.append { d.size = old }
+        d.size = size
+    }
+
+    private func setMode(_ d: DirNode, _ mode: UInt32) {
+        let old = d.mode
+        undo.append { d.mode = old }
+        d.mode = mode
+    }
+
+    private func setMtime(_ d: DirNode, _ mtime: Int64) {
+        let old = d.mtimeNs
+        undo.append { d.mtimeNs = old }
+        d.mtimeNs = mtime
     }
 
     private func applyLocked(_ op: StagedOp, now: Int64) throws {
@@ -159,17 +204,17 @@ public final class WorkingTree: @unchecked Sendable {
             if case .entry(let e) = old, e.kind == .dir, entry.kind != .dir {
                 throw PFSError(.isDirectory, "\(path) is a directory; delete it first or choose another path")
             }
-            parent.changes[name] = .entry(entry.renamed(name))
+            setChange(parent, name, .entry(entry.renamed(name)))
             adjust(chain, by: entry.size - size(of: old))
             touch(parent, now)
         case .delete(let path, let recursive):
             let comps = try components(path)
             guard let name = comps.last else {
                 // Deleting "/" empties the commit.
-                guard recursive || root.size == 0 else { throw PFSError(.notEmpty, "/ is not empty; delete recursively") }
                 let names = try listNames(root)
-                for n in names { root.changes[n] = .deleted }
-                root.size = 0
+                guard recursive || names.isEmpty else { throw PFSError(.notEmpty, "/ is not empty; delete recursively") }
+                for n in names { setChange(root, n, .deleted) }
+                setSize(root, 0)
                 touch(root, now)
                 return
             }
@@ -181,7 +226,7 @@ public final class WorkingTree: @unchecked Sendable {
             if !recursive, try isNonEmptyDir(old) {
                 throw PFSError(.notEmpty, "directory \(path) is not empty; delete it recursively (-r) or empty it first")
             }
-            parent.changes[name] = .deleted
+            setChange(parent, name, .deleted)
             adjust(chain, by: -size(of: old))
             touch(parent, now)
         case .mkdir(let path, let mode, let mtime, let parents):
@@ -196,15 +241,15 @@ public final class WorkingTree: @unchecked Sendable {
                 if parents, isDir(old) { return }
                 throw PFSError(.alreadyExists, "\(path) already exists")
             }
-            parent.changes[name] = .dir(DirNode(base: nil, mode: mode & 0o7777, mtimeNs: mtime, size: 0))
+            setChange(parent, name, .dir(DirNode(base: nil, mode: mode & 0o7777, mtimeNs: mtime, size: 0)))
             touch(parent, now)
         case .rename(let from, let to):
             let src = try components(from), dst = try components(to)
             guard let sname = src.last, let dname = dst.last else {
                 throw PFSError.invalid("cannot rename the root directory")
             }
-            if src == dst { return }
-            if dst.count > src.count, Array(dst.prefix(src.count)) == src {
+            if Self.sameNames(src[...], dst[...]) { return }
+            if dst.count > src.count, Self.sameNames(src[...], dst.prefix(src.count)) {
                 throw PFSError.invalid("cannot move \(from) into itself (\(to))")
             }
             let schain = try dirChain(Array(src.dropLast()), create: false, now: now)
@@ -227,11 +272,11 @@ public final class WorkingTree: @unchecked Sendable {
                 }
             }
             let sz = size(of: moving)
-            schain.last!.changes[sname] = .deleted
+            setChange(schain.last!, sname, .deleted)
             adjust(schain, by: -sz)
             switch moving {
-            case .entry(let e): dparent.changes[dname] = .entry(e.renamed(dname))
-            case .dir(let d): dparent.changes[dname] = .dir(d)
+            case .entry(let e): setChange(dparent, dname, .entry(e.renamed(dname)))
+            case .dir(let d): setChange(dparent, dname, .dir(d))
             case .deleted: break
             }
             adjust(dchain, by: sz - size(of: existing))
@@ -240,8 +285,8 @@ public final class WorkingTree: @unchecked Sendable {
         case .setAttr(let path, let mode, let mtime):
             let comps = try components(path)
             if comps.isEmpty {
-                if let mode { root.mode = mode & 0o7777 }
-                if let mtime { root.mtimeNs = mtime }
+                if let mode { setMode(root, mode & 0o7777) }
+                if let mtime { setMtime(root, mtime) }
                 return
             }
             let name = comps.last!
@@ -253,15 +298,15 @@ public final class WorkingTree: @unchecked Sendable {
                     let d = DirNode(base: e.hash, mode: e.mode, mtimeNs: e.mtimeNs, size: e.size)
                     if let mode { d.mode = mode & 0o7777 }
                     if let mtime { d.mtimeNs = mtime }
-                    parent.changes[name] = .dir(d)
+                    setChange(parent, name, .dir(d))
                 } else {
                     if let mode, e.kind != .symlink { e.mode = mode & 0o7777 }
                     if let mtime { e.mtimeNs = mtime }
-                    parent.changes[name] = .entry(e)
+                    setChange(parent, name, .entry(e))
                 }
             case .dir(let d):
-                if let mode { d.mode = mode & 0o7777 }
-                if let mtime { d.mtimeNs = mtime }
+                if let mode { setMode(d, mode & 0o7777) }
+                if let mtime { setMtime(d, mtime) }
             case nil, .deleted:
                 throw PFSError.notFound("\(path) does not exist")
             }
@@ -270,6 +315,10 @@ public final class WorkingTree: @unchecked Sendable {
 
     private func components(_ path: String) throws -> [String] {
         Names.components(try Names.cleanPath(path))
+    }
+
+    private static func sameNames(_ a: ArraySlice<String>, _ b: ArraySlice<String>) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.utf8Equal($1) }
     }
 
     /// The chain of directory nodes from the root to `path`, materialising each one.
@@ -286,13 +335,13 @@ public final class WorkingTree: @unchecked Sendable {
                     throw PFSError(.notDirectory, "/\(path[...i].joined(separator: "/")) is a file, not a directory")
                 }
                 next = DirNode(base: e.hash, mode: e.mode, mtimeNs: e.mtimeNs, size: e.size)
-                dir.changes[name] = .dir(next)
+                setChange(dir, name, .dir(next))
             case nil, .deleted:
                 guard create else {
                     throw PFSError.notFound("directory /\(path[...i].joined(separator: "/")) does not exist")
                 }
                 next = DirNode(base: nil, mode: TreeEntry.defaultDirMode, mtimeNs: now, size: 0)
-                dir.changes[name] = .dir(next)
+                setChange(dir, name, .dir(next))
                 touch(dir, now)
             }
             chain.append(next)
@@ -301,10 +350,10 @@ public final class WorkingTree: @unchecked Sendable {
     }
 
     private func adjust(_ chain: [DirNode], by delta: Int64) {
-        if delta != 0 { for d in chain { d.size += delta } }
+        if delta != 0 { for d in chain { setSize(d, d.size + delta) } }
     }
 
-    private func touch(_ d: DirNode, _ now: Int64) { d.mtimeNs = now }
+    private func touch(_ d: DirNode, _ now: Int64) { setMtime(d, now) }
 
     private func size(of ch: Change?) -> Int64 {
         switch ch {
@@ -338,12 +387,12 @@ public final class WorkingTree: @unchecked Sendable {
     }
 
     private func listNames(_ d: DirNode) throws -> [String] {
-        var names = Set<String>()
-        if let base = d.base { for e in try trees.list(base) { names.insert(e.name) } }
+        var names = Set<NameKey>()
+        if let base = d.base { for e in try trees.list(base) { names.insert(NameKey(e.name)) } }
         for (n, ch) in d.changes {
             if isDeleted(ch) { names.remove(n) } else { names.insert(n) }
         }
-        return Array(names)
+        return names.map(\.name)
     }
 
     // MARK: finishing
@@ -361,31 +410,40 @@ public final class WorkingTree: @unchecked Sendable {
         if d.changes.isEmpty, let base = d.base {
             return TreeEntry(name: name, kind: .dir, mode: d.mode, size: d.size, mtimeNs: d.mtimeNs, hash: base)
         }
-        var changes: [String: TreeEntry?] = [:]
-        for (n, ch) in d.changes {
+        var changes: [(name: String, entry: TreeEntry?)] = []
+        changes.reserveCapacity(d.changes.count)
+        for (key, ch) in d.changes {
             switch ch {
-            case .entry(let e): changes[n] = e
-            case .dir(let sub): changes[n] = try write(sub, name: n, batch: batch)
-            case .deleted: changes[n] = .some(nil)
+            case .entry(let e): changes.append((key.name, e))
+            case .dir(let sub): changes.append((key.name, try write(sub, name: key.name, batch: batch)))
+            case .deleted: changes.append((key.name, nil))
             }
         }
         let result = try trees.update(d.base, changes: changes, batch: batch)
         return TreeEntry(name: name, kind: .dir, mode: d.mode, size: result.size, mtimeNs: d.mtimeNs, hash: result.hash)
     }
 
-    /// Every chunk, manifest and tree the staged changes reference (for GC while the commit is open).
-    public func forEachReferencedEntry(_ body: (TreeEntry) throws -> Void) throws {
+    /// Every entry the staged changes reference, with its path (for GC and fsck while the commit is open): the
+    /// files, symlinks and directories put, and the base tree of every changed directory — which need not come
+    /// from the parent commit (a directory copied from another commit and then changed). Together with
+    /// `baseRoot` they reach every object the open commit needs.
+    public func forEachReferencedEntry(_ body: (String, TreeEntry) throws -> Void) throws {
         try lock.withLock {
-            func visit(_ d: DirNode) throws {
-                for ch in d.changes.values {
+            func visit(_ d: DirNode, _ path: String) throws {
+                if d !== root, let base = d.base {
+                    try body(path, TreeEntry(name: Names.components(path).last ?? "", kind: .dir, mode: d.mode,
+                                             size: d.size, mtimeNs: d.mtimeNs, hash: base))
+                }
+                for (key, ch) in d.changes {
+                    let p = path == "/" ? "/" + key.name : path + "/" + key.name
                     switch ch {
-                    case .entry(let e): try body(e)
-                    case .dir(let sub): try visit(sub)
+                    case .entry(let e): try body(p, e)
+                    case .dir(let sub): try visit(sub, p)
                     case .deleted: break
                     }
                 }
             }
-            try visit(root)
+            try visit(root, "/")
         }
     }
 }
