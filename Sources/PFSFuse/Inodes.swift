@@ -11,6 +11,10 @@ public enum NodeKey: Hashable, Sendable, CustomStringConvertible {
     case branch(repo: String, branch: String, path: [String])
     /// A path in one commit (read-only).
     case commit(repo: String, id: String, path: [String])
+    /// The directory of one registered datum view (lists its inputs).
+    case datumRoot(String)
+    /// A path in one input of a datum view (read-only): only the datum's files are there.
+    case datum(token: String, input: String, path: [String])
 
     public var description: String {
         switch self {
@@ -19,6 +23,8 @@ public enum NodeKey: Hashable, Sendable, CustomStringConvertible {
         case .commitsDir(let r): return "/\(r)/.commits"
         case .branch(let r, let b, let p): return "/\(r)/\(b)/" + p.joined(separator: "/")
         case .commit(let r, let c, let p): return "/\(r)/\(c)/" + p.joined(separator: "/")
+        case .datumRoot(let t): return "/\(t)"
+        case .datum(let t, let i, let p): return "/\(t)/\(i)/" + p.joined(separator: "/")
         }
     }
 
@@ -26,6 +32,7 @@ public enum NodeKey: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .branch(let r, let b, let p): return .branch(repo: r, branch: b, path: p + [name])
         case .commit(let r, let c, let p): return .commit(repo: r, id: c, path: p + [name])
+        case .datum(let t, let i, let p): return .datum(token: t, input: i, path: p + [name])
         default: return nil
         }
     }

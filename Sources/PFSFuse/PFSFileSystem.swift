@@ -26,6 +26,8 @@ public final class PFSFileSystem: @unchecked Sendable {
         /// Entry/attribute cache time for branch heads and the directories of repos (changes are also pushed
         /// to the kernel as invalidations).
         public var liveTimeout: Double = 1
+        /// Serve only datum views (the scheduler's private mount): the root lists view tokens.
+        public var viewsOnly = false
         public init() {}
     }
 
@@ -57,7 +59,8 @@ public final class PFSFileSystem: @unchecked Sendable {
 
     enum Handle {
         case file(OpenFile, writable: Bool)
-        case content(FileContent)
+        /// Immutable content, served from byte `from` on (1.x DIFF views show a file's new tail).
+        case content(FileContent, from: Int64)
         case dir(NodeKey, [DirEntry])
     }
 
@@ -82,6 +85,11 @@ public final class PFSFileSystem: @unchecked Sendable {
     private var branchViews: [String: (counter: UInt64, view: CommitView)] = [:]
     private var commitViews: [String: CommitView] = [:]
     private var lastOpenedHash: [UInt64: ObjectHash] = [:]
+    private var datumViews: [String: [String: DatumInputView]] = [:]
+
+    func withDatumViews<T>(_ body: (inout [String: [String: DatumInputView]]) -> T) -> T {
+        lock.withLock { body(&datumViews) }
+    }
     /// Set by the adapter: tells the kernel to drop cached data of an inode / a name in a directory.
     public var invalidateInode: (@Sendable (UInt64) -> Void)?
     public var invalidateEntry: (@Sendable (UInt64, String) -> Void)?
@@ -199,6 +207,8 @@ public final class PFSFileSystem: @unchecked Sendable {
     }
 
     private func timeout(_ key: NodeKey) -> Double {
+        if case .datum = key { return options.immutableTimeout }
+        if case .datumRoot = key { return options.immutableTimeout }
         if case .commit(let r, let c, _) = key, let v = try? commitView(r, c), !v.isOpen { return options.immutableTimeout }
         return options.liveTimeout
     }
@@ -208,6 +218,12 @@ public final class PFSFileSystem: @unchecked Sendable {
         switch key {
         case .root:
             return dirAttr(ino)
+        case .datumRoot(let t):
+            _ = try datumInputs(t)
+            return dirAttr(ino, mode: 0o555)
+        case .datum(let t, let i, let p):
+            guard let e = try datumEntry(try datumInput(t, i), p) else { throw FSError.notFound }
+            return p.isEmpty ? dirAttr(ino, mode: 0o555) : attr(ino, e, writable: false)
         case .repo(let r):
             guard (try? store.inspectRepo(r)) != nil else { throw FSError.notFound }
             return dirAttr(ino)
@@ -235,6 +251,14 @@ public final class PFSFileSystem: @unchecked Sendable {
     private func childKey(_ parent: NodeKey, _ name: String) throws -> NodeKey {
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else { throw FSError(EINVAL) }
         switch parent {
+        case .root where options.viewsOnly:
+            _ = try datumInputs(name)
+            return .datumRoot(name)
+        case .datumRoot(let t):
+            _ = try datumInput(t, name)
+            return .datum(token: t, input: name, path: [])
+        case .datum:
+            return parent.child(name)!
         case .root:
             guard (try? Names.validateRepo(name)) != nil, (try? store.inspectRepo(name)) != nil else { throw FSError.notFound }
             return .repo(name)
@@ -321,6 +345,14 @@ public final class PFSFileSystem: @unchecked Sendable {
     private func list(_ k: NodeKey) throws -> [DirEntry] {
         do {
             switch k {
+            case .root where options.viewsOnly:
+                return withDatumViews { $0.keys.sorted().map { DirEntry(name: $0, key: .datumRoot($0), attr: nil) } }
+            case .datumRoot(let t):
+                return try datumInputs(t).keys.sorted().map { DirEntry(name: $0, key: .datum(token: t, input: $0, path: []), attr: nil) }
+            case .datum(let t, let i, let p):
+                return try datumList(try datumInput(t, i), p).map {
+                    DirEntry(name: $0.name, key: k.child($0.name)!, attr: attr(0, $0, writable: false))
+                }
             case .root:
                 return try store.listRepos().map { DirEntry(name: $0.name, key: .repo($0.name), attr: nil) }
             case .repo(let r):
@@ -368,7 +400,7 @@ public final class PFSFileSystem: @unchecked Sendable {
         switch k {
         case .branch(let r, let b, let p): return (r, b, p)
         case .commit: throw FSError(EROFS, "commits are read-only; write under a branch")
-        case .commitsDir: throw FSError(EROFS)
+        case .commitsDir, .datum, .datumRoot: throw FSError(EROFS)
         default: throw FSError(EPERM)
         }
     }
@@ -581,6 +613,10 @@ public final class PFSFileSystem: @unchecked Sendable {
         case .commit:
             if writing { throw FSError.readOnly }
             return try openContent(k, ino)
+        case .datum(let t, let i, let p):
+            if writing { throw FSError.readOnly }
+            let (content, from) = try datumContent(try datumInput(t, i), p)
+            return lock.withLock { registerLocked(.content(content, from: from), keepCache: true) }
         default:
             throw FSError(EISDIR)
         }
@@ -596,7 +632,7 @@ public final class PFSFileSystem: @unchecked Sendable {
             let same = lastOpenedHash[ino] == e.hash
             lastOpenedHash[ino] = e.hash
             if lastOpenedHash.count > 100_000 { lastOpenedHash.removeAll() }
-            return registerLocked(.content(content), keepCache: same || !v.isOpen && v.commit?.state == .finished && !isBranchKey(k))
+            return registerLocked(.content(content, from: 0), keepCache: same || !v.isOpen && v.commit?.state == .finished && !isBranchKey(k))
         }
     }
 
@@ -636,11 +672,12 @@ public final class PFSFileSystem: @unchecked Sendable {
             switch h {
             case .file(let f, _):
                 return try f.read(at: offset, count: size)
-            case .content(let c):
-                guard offset < c.size else { return [] }
+            case .content(let c, let from):
+                let start = from + offset
+                guard start < c.size else { return [] }
                 var out: [UInt8] = []
-                out.reserveCapacity(min(size, Int(c.size - offset)))
-                try store.read(c, offset: offset, length: Int64(size)) { out.append(contentsOf: $0) }
+                out.reserveCapacity(min(size, Int(c.size - start)))
+                try store.read(c, offset: start, length: Int64(size)) { out.append(contentsOf: $0) }
                 return out
             case .dir:
                 throw FSError(EISDIR)

@@ -292,6 +292,12 @@ final class StoreTests: StoreTestCase {
         XCTAssertNil(try store.finishCommit(repo: "r", ref: "master", discardIfEmpty: true))
         XCTAssertNil(try store.inspectBranch(repo: "r", name: "master").head)
         assertPFSError(.notFound, try store.inspectCommit(repo: "r", ref: first))
+        // The same when what was made is gone again.
+        try store.startCommit(repo: "r", branch: "master")
+        try store.put("r", "master") { try $0.mkdir(path: "/tmp") }
+        try store.put("r", "master") { try $0.delete(path: "/tmp") }
+        XCTAssertNil(try store.finishCommit(repo: "r", ref: "master", discardIfEmpty: true))
+        XCTAssertNil(try store.inspectBranch(repo: "r", name: "master").head)
 
         let c1 = try store.putFiles("r", "master", ["/a": "1"]).commit
         let empty = try store.startCommit(repo: "r", branch: "master").id
@@ -451,12 +457,16 @@ final class StoreTests: StoreTestCase {
         let (_, content) = try store.openFile(repo: "r", ref: "master", path: "/big")
         let all = first + second
         for (offset, length): (Int64, Int64) in [(0, 10), (Int64(first.count) - 5, 10), (1 << 20, 3 << 20), (Int64(all.count) - 1, 100),
-                                 (Int64(all.count), 10), (12345, 0)] {
+                                 (Int64(all.count), 10), (12345, 0), (10, .max - 5), (Int64(all.count) + 9, .max)] {
             var got: [UInt8] = []
             try store.read(content, offset: offset, length: length) { got += $0 }
-            let lo = Int(min(offset, Int64(all.count))), hi = Int(min(offset + length, Int64(all.count)))
-            XCTAssertEqual(got, Array(all[lo..<hi]), "offset \(offset) length \(length)")
+            let lo = Int(min(offset, Int64(all.count)))
+            let (sum, overflow) = offset.addingReportingOverflow(length)
+            let hi = Int(overflow ? Int64(all.count) : min(sum, Int64(all.count)))
+            XCTAssertEqual(got, Array(all[min(lo, hi)..<hi]), "offset \(offset) length \(length)")
         }
+        assertPFSError(.invalidArgument, try store.read(content, offset: -1, length: 10) { _ in })
+        assertPFSError(.invalidArgument, try store.read(content, offset: 0, length: -1) { _ in })
     }
 
     func testAppendAfterDeletingTheDirectoryInTheSameSession() throws {

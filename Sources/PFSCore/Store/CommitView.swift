@@ -131,8 +131,13 @@ extension Store {
     /// chunks that overlap the range are read.
     public func read(_ content: FileContent, offset: Int64 = 0, length: Int64 = .max,
                      _ sink: ([UInt8]) throws -> Void) throws {
+        guard offset >= 0, length >= 0 else {
+            throw PFSError.invalid("cannot read \(length) bytes at offset \(offset): both must be 0 or more")
+        }
         var pos: Int64 = 0
-        let end = length == .max ? content.size : min(content.size, offset + length)
+        // `offset + length` may overflow (a caller asking for "the rest" with a huge length).
+        let (sum, overflow) = offset.addingReportingOverflow(length)
+        let end = overflow ? content.size : min(content.size, sum)
         for c in content.chunks {
             defer { pos += c.size }
             if pos + c.size <= offset { continue }

@@ -150,7 +150,10 @@ extension Store {
                 batch.abort()
                 throw error
             }
-            if discardIfEmpty, written.root == parent || (parent == nil && tree.isUnchanged) {
+            // No change: the parent's tree again or, without a parent, an empty tree (e.g. a directory made and
+            // removed again).
+            let unchanged = parent.map { written.root == $0 } ?? (written.root == TreeStore.emptyTreeHash)
+            if discardIfEmpty, unchanged {
                 try meta.write { db in
                     if let b = c.branch { try MetadataStore.setHead(db, repo, b, c.parent) }
                     try MetadataStore.deleteCommit(db, c.id)

@@ -227,6 +227,9 @@ public final class TreeStore: Sendable {
         return nil
     }
 
+    /// The hash of the empty directory.
+    static let emptyTreeHash = ObjectHash.of(TreeNode.leaf([]).encode())
+
     /// The hash of the empty directory (written into `batch` so it exists).
     public func emptyTree(batch: any ObjectBatch) throws -> ObjectHash {
         try write(.leaf([]), batch: batch)

@@ -1,0 +1,93 @@
+import Foundation
+import PFSCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs datums with bubblewrap over the host's root, read-only: image `host` (or no image). The command sees
+/// `/pfs/<input>` (read-only views), `/pfs/out` (writable), a private `/tmp`, private PID/IPC/UTS/network
+/// namespaces, and nothing of pfs's data directory or mounts.
+public struct BubblewrapRunner: Runner {
+    public let bwrap: String
+
+    public init(bwrap: String? = nil) {
+        self.bwrap = bwrap ?? ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "bwrap"
+    }
+
+    public static let hostImages: Set<String> = ["", "host"]
+
+    public func validate(image: String?) throws {
+        if let image, !Self.hostImages.contains(image) {
+            throw PFSError.invalid("image \"\(image)\" is not available to the host sandbox runner; use image \"host\", import the image with `pfs image import \(image) PATH`, or map it with `pfs image alias \(image) host`")
+        }
+        guard FileManager.default.isExecutableFile(atPath: bwrap) else {
+            throw PFSError.precondition("bubblewrap (bwrap) is not installed; install it with `apt-get install bubblewrap`")
+        }
+    }
+
+    /// The bwrap command line for an invocation (exposed for tests).
+    public func arguments(_ w: WorkerInvocation) -> [String] {
+        var a = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run"]
+        for h in w.hidden where FileManager.default.fileExists(atPath: h) { a += ["--tmpfs", h] }
+        a += ["--bind", w.scratch, "/tmp", "--tmpfs", "/pfs"]
+        for m in w.mounts {
+            a += ["--dir", m.target, m.readOnly ? "--ro-bind" : "--bind", m.source, m.target]
+        }
+        a += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+        if !w.network { a += ["--unshare-net"] }
+        a += ["--chdir", w.workingDir ?? "/pfs/out", "--clearenv"]
+        for (k, v) in w.env.sorted(by: { $0.key < $1.key }) { a += ["--setenv", k, v] }
+        a += ["--"] + w.cmd
+        return a
+    }
+
+    public func run(_ w: WorkerInvocation, log: FileHandle) async throws -> WorkerResult {
+        guard !w.cmd.isEmpty else { throw PFSError.invalid("transform.cmd is empty") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bwrap)
+        p.arguments = arguments(w)
+        p.standardOutput = log
+        p.standardError = log
+        let input = Pipe()
+        p.standardInput = w.stdin.isEmpty ? FileHandle.nullDevice : input
+        let started = Date()
+        try p.run()
+        if !w.stdin.isEmpty {
+            let data = Data((w.stdin.joined(separator: "\n") + "\n").utf8)
+            DispatchQueue.global().async {
+                input.fileHandleForWriting.write(data)
+                try? input.fileHandleForWriting.close()
+            }
+        }
+        let pid = p.processIdentifier
+        let timedOut = TimeoutFlag()
+        var timer: DispatchWorkItem?
+        if let t = w.timeout {
+            let item = DispatchWorkItem {
+                timedOut.set()
+                kill(-pid, SIGKILL)  // bwrap --new-session: the whole group
+                kill(pid, SIGKILL)
+            }
+            timer = item
+            DispatchQueue.global().asyncAfter(deadline: .now() + t, execute: item)
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                p.waitUntilExit()
+                c.resume()
+            }
+        }
+        timer?.cancel()
+        let code: Int32 = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+        return WorkerResult(exitCode: code, timedOut: timedOut.value, seconds: Date().timeIntervalSince(started))
+    }
+}
+
+final class TimeoutFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set() { lock.withLock { flag = true } }
+    var value: Bool { lock.withLock { flag } }
+}

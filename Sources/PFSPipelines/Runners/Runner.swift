@@ -1,0 +1,54 @@
+import Foundation
+
+/// What a runner needs to run one datum: the command, its environment and the directories to show it.
+public struct WorkerInvocation: Sendable {
+    public struct Mount: Sendable, Equatable {
+        public var source: String
+        public var target: String
+        public var readOnly: Bool
+        public init(source: String, target: String, readOnly: Bool) {
+            self.source = source; self.target = target; self.readOnly = readOnly
+        }
+    }
+
+    public var image: String?
+    public var cmd: [String]
+    public var stdin: [String]
+    public var env: [String: String]
+    /// `/pfs/<input>` views (read-only), `/pfs/prev`, and `/pfs/out` (writable).
+    public var mounts: [Mount]
+    public var workingDir: String?
+    public var user: String?
+    /// Seconds; nil: no limit.
+    public var timeout: Double?
+    /// Host paths the command must not see (the data directory, user mounts of pfs).
+    public var hidden: [String]
+    /// A writable scratch directory on the host, shown as /tmp.
+    public var scratch: String
+    public var network: Bool
+
+    public init(image: String?, cmd: [String], stdin: [String], env: [String: String], mounts: [Mount],
+                workingDir: String?, user: String?, timeout: Double?, hidden: [String], scratch: String,
+                network: Bool = false) {
+        self.image = image; self.cmd = cmd; self.stdin = stdin; self.env = env; self.mounts = mounts
+        self.workingDir = workingDir; self.user = user; self.timeout = timeout; self.hidden = hidden
+        self.scratch = scratch; self.network = network
+    }
+}
+
+public struct WorkerResult: Sendable, Equatable {
+    public var exitCode: Int32
+    public var timedOut: Bool
+    public var seconds: Double
+    public init(exitCode: Int32, timedOut: Bool, seconds: Double) {
+        self.exitCode = exitCode; self.timedOut = timedOut; self.seconds = seconds
+    }
+}
+
+/// Runs a datum's command in some kind of sandbox (bubblewrap over the host root, an OCI runtime, a pod…).
+public protocol Runner: Sendable {
+    /// Checked when a pipeline is created: can this runner run `image`? Throws a clear error if not.
+    func validate(image: String?) throws
+    /// Runs the command to completion (or timeout), writing its stdout and stderr to `log`.
+    func run(_ w: WorkerInvocation, log: FileHandle) async throws -> WorkerResult
+}
