@@ -719,7 +719,8 @@ class Bench:
                  "- references: coreutils `cp`/`sync`; " + (f"DVC {self.dvc.version} (`dvc add`, a fresh `dvc init --no-scm` repo per run)" if self.dvc else "DVC skipped"),
                  f"- other work on the machine: load average {self.load_start[0]:.2f} at the start; processes outside the benchmark used "
                  f"{self.other_cpu:.0%} of all CPU time during the run"
-                 + (" — busy: timings are noisier than on an idle machine" if self.other_cpu > 0.1 or self.load_start[0] > 1 else ""),
+                 + (" — busy: timings are noisier than on an idle machine" if self.other_cpu > 0.1 or self.load_start[0] > 1 else "")
+                 + (f"; the benchmark ran at nice {self.args.priority} (pfs and the references alike)" if self.args.priority else ""),
                  "- ratio: reference time ÷ pfs time (> 1 means pfs is faster); inputs are page-cache warm, dirty pages are flushed before each timed step", ""]
         lines += ["| benchmark | pfs | reference | ratio | target | met? |", "|---|---|---|---|---|---|"]
         for r in self.rows:
@@ -782,6 +783,7 @@ def main():
     ap.add_argument("--pid-file", help="where to write the daemon's pid (run.sh kills it on exit)")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                     help="before each benchmark, wait up to S seconds for other processes to leave the CPUs")
+    ap.add_argument("--priority", type=int, default=0, help="the nice value the harness runs at (for the report)")
     ap.add_argument("--profile", action="store_true", help="perf-record the daemon during the main steps (needs perf)")
     ap.add_argument("--check-targets", action="store_true", help="exit 3 when a target is missed")
     ap.add_argument("--command", help="the command line to show in the report")

@@ -104,5 +104,10 @@ fi
 mkdir -p "$here/results"
 args=(--bin "$bin" --work "$work" --out "$here/results/latest.md" --pid-file "$pidfile" --command "$cmdline" "${dvc_args[@]}" "${extra[@]}")
 if [ "$quick" = 1 ]; then args+=(--quick --wait-quiet 0); else args+=(--wait-quiet "$wait_quiet"); fi
-say "running the benchmarks (scratch: $work)"
+# Measured processes (the daemon, the CLI, cp, dvc) run at a higher CPU priority when we may raise it, so that
+# concurrent builds on a shared machine disturb the timings less; the report notes the priority.
+prio=0
+if [ "$(id -u)" = 0 ] && renice -n -10 -p $$ >/dev/null 2>&1; then prio=-10; fi
+args+=(--priority "$prio")
+say "running the benchmarks (scratch: $work, nice $prio)"
 python3 "$here/bench.py" "${args[@]}"

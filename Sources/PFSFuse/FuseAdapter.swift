@@ -196,9 +196,12 @@ final class FuseAdapter: @unchecked Sendable {
         }
         ops.read = { req, _, size, off, fi in
             let a = FuseAdapter.from(req)
+            // A reused buffer: a fresh megabyte per request would cost page faults on every read.
+            let buf = ReplyBuffers.shared.take(size)
+            defer { ReplyBuffers.shared.give(buf) }
             do {
-                let bytes = try a.fs.read(fi!.pointee.fh, offset: Int64(off), size: size)
-                _ = bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+                let n = try a.fs.read(fi!.pointee.fh, offset: Int64(off), into: UnsafeMutableRawBufferPointer(start: buf.base, count: size))
+                fuse_reply_buf(req, buf.base.assumingMemoryBound(to: CChar.self), n)
             } catch { a.fail(req, error, "read") }
         }
         ops.write = { req, _, buf, size, off, fi in
@@ -315,5 +318,34 @@ extension PFSFileSystem {
             return options.immutableTimeout
         }
         return 0
+    }
+}
+
+/// A pool of reply buffers for reads, reused across requests and threads.
+final class ReplyBuffers: @unchecked Sendable {
+    struct Buffer {
+        let base: UnsafeMutableRawPointer
+        let capacity: Int
+    }
+    static let shared = ReplyBuffers()
+    private let lock = NSLock()
+    private var free: [Buffer] = []
+
+    func take(_ size: Int) -> Buffer {
+        if let b = lock.withLock({ () -> Buffer? in
+            guard let i = free.lastIndex(where: { $0.capacity >= size }) else { return nil }
+            return free.remove(at: i)
+        }) { return b }
+        let cap = max(size, 1 << 20)
+        return Buffer(base: UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 4096), capacity: cap)
+    }
+
+    func give(_ b: Buffer) {
+        let keep = lock.withLock { () -> Bool in
+            guard free.count < 32 else { return false }
+            free.append(b)
+            return true
+        }
+        if !keep { b.base.deallocate() }
     }
 }

@@ -214,50 +214,55 @@ final class OpenFile: @unchecked Sendable {
     func flush(repo: String, branch: String) throws -> StageResult? {
         try lock.withLock {
             guard dirty, !unlinked, case .branch(_, _, let path) = key else { return nil }
-            let batch = store.objects.makeBatch()
-            do {
-                let content: FileContent
-                var buf = [UInt8](repeating: 0, count: 4 << 20)
-                switch spool {
-                case .full(let fd):
-                    let ing = try FileIngester(store: store.objects, batch: batch)
-                    var off: Int64 = 0
-                    while off < size {
-                        let want = Int(min(Int64(buf.count), size - off))
-                        let n = try buf.withUnsafeMutableBytes { try preadAll(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), off) }
-                        // A short read means the spool is shorter than `size` (sparse tail): the rest is zeros.
-                        if n < want { for i in n..<want { buf[i] = 0 } }
-                        try buf.withUnsafeBytes { try ing.write(UnsafeRawBufferPointer(rebasing: $0[0..<want])) }
-                        off += Int64(want)
-                    }
-                    content = try ing.finish()
-                case .tail(let fd):
-                    let ing = try FileIngester(store: store.objects, batch: batch, appendingTo: base.chunks)
-                    var off: Int64 = 0
-                    let tail = size - baseSize
-                    while off < tail {
-                        let want = Int(min(Int64(buf.count), tail - off))
-                        let n = try buf.withUnsafeMutableBytes { try preadAll(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), off) }
-                        if n < want { for i in n..<want { buf[i] = 0 } }
-                        try buf.withUnsafeBytes { try ing.write(UnsafeRawBufferPointer(rebasing: $0[0..<want])) }
-                        off += Int64(want)
-                    }
-                    content = try ing.finish()
-                case .none:
-                    content = base
+            // GC must not run between storing (or deduplicating against) objects and referencing them.
+            return try store.writing { try flushLocked(repo: repo, branch: branch, path: path) }
+        }
+    }
+
+    private func flushLocked(repo: String, branch: String, path: [String]) throws -> StageResult? {
+        let batch = store.objects.makeBatch()
+        do {
+            let content: FileContent
+            var buf = [UInt8](repeating: 0, count: 4 << 20)
+            switch spool {
+            case .full(let fd):
+                let ing = try FileIngester(store: store.objects, batch: batch)
+                var off: Int64 = 0
+                while off < size {
+                    let want = Int(min(Int64(buf.count), size - off))
+                    let n = try buf.withUnsafeMutableBytes { try preadAll(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), off) }
+                    // A short read means the spool is shorter than `size` (sparse tail): the rest is zeros.
+                    if n < want { for i in n..<want { buf[i] = 0 } }
+                    try buf.withUnsafeBytes { try ing.write(UnsafeRawBufferPointer(rebasing: $0[0..<want])) }
+                    off += Int64(want)
                 }
-                try store.trees.storeManifestIfNeeded(content, batch: batch)
-                try batch.commit()
-                let entry = TreeEntry.file(name: path.last ?? "", content: content, mode: mode, mtimeNs: mtimeNs)
-                let staged = try store.stage(repo: repo, branch: branch, ops: [.put(path: "/" + path.joined(separator: "/"), entry: entry)])
-                base = content
-                closeSpool()
-                dirty = false
-                return staged
-            } catch {
-                batch.abort()
-                throw error
+                content = try ing.finish()
+            case .tail(let fd):
+                let ing = try FileIngester(store: store.objects, batch: batch, appendingTo: base.chunks)
+                var off: Int64 = 0
+                let tail = size - baseSize
+                while off < tail {
+                    let want = Int(min(Int64(buf.count), tail - off))
+                    let n = try buf.withUnsafeMutableBytes { try preadAll(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), off) }
+                    if n < want { for i in n..<want { buf[i] = 0 } }
+                    try buf.withUnsafeBytes { try ing.write(UnsafeRawBufferPointer(rebasing: $0[0..<want])) }
+                    off += Int64(want)
+                }
+                content = try ing.finish()
+            case .none:
+                content = base
             }
+            try store.trees.storeManifestIfNeeded(content, batch: batch)
+            try batch.commit()
+            let entry = TreeEntry.file(name: path.last ?? "", content: content, mode: mode, mtimeNs: mtimeNs)
+            let staged = try store.stage(repo: repo, branch: branch, ops: [.put(path: "/" + path.joined(separator: "/"), entry: entry)])
+            base = content
+            closeSpool()
+            dirty = false
+            return staged
+        } catch {
+            batch.abort()
+            throw error
         }
     }
 }

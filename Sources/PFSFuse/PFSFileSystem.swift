@@ -60,7 +60,7 @@ public final class PFSFileSystem: @unchecked Sendable {
     enum Handle {
         case file(OpenFile, writable: Bool)
         /// Immutable content, served from byte `from` on (1.x DIFF views show a file's new tail).
-        case content(FileContent, from: Int64)
+        case content(ChunkReader, from: Int64)
         case dir(NodeKey, [DirEntry])
     }
 
@@ -616,7 +616,8 @@ public final class PFSFileSystem: @unchecked Sendable {
         case .datum(let t, let i, let p):
             if writing { throw FSError.readOnly }
             let (content, from) = try datumContent(try datumInput(t, i), p)
-            return lock.withLock { registerLocked(.content(content, from: from), keepCache: true) }
+            let reader = ChunkReader(content, objects: store.objects)
+            return lock.withLock { registerLocked(.content(reader, from: from), keepCache: true) }
         default:
             throw FSError(EISDIR)
         }
@@ -627,12 +628,13 @@ public final class PFSFileSystem: @unchecked Sendable {
         guard e.kind == .file else { throw FSError(e.kind == .dir ? EISDIR : ELOOP) }
         let content: FileContent
         do { content = try store.trees.content(of: e) } catch { throw FSError(error) }
+        let reader = ChunkReader(content, objects: store.objects)
         return lock.withLock {
             // The kernel may keep its cached pages only if the content is what it cached last time.
             let same = lastOpenedHash[ino] == e.hash
             lastOpenedHash[ino] = e.hash
             if lastOpenedHash.count > 100_000 { lastOpenedHash.removeAll() }
-            return registerLocked(.content(content, from: 0), keepCache: same || !v.isOpen && v.commit?.state == .finished && !isBranchKey(k))
+            return registerLocked(.content(reader, from: 0), keepCache: same || !v.isOpen && v.commit?.state == .finished && !isBranchKey(k))
         }
     }
 
@@ -666,23 +668,31 @@ public final class PFSFileSystem: @unchecked Sendable {
         return (entry, opened)
     }
 
-    public func read(_ fh: UInt64, offset: Int64, size: Int) throws -> [UInt8] {
+    /// Reads into `buffer` (the adapter's reusable reply buffer); returns the bytes read.
+    public func read(_ fh: UInt64, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let h = lock.withLock({ handles[fh] }) else { throw FSError(EBADF) }
         do {
             switch h {
             case .file(let f, _):
-                return try f.read(at: offset, count: size)
-            case .content(let c, let from):
+                let bytes = try f.read(at: offset, count: buffer.count)
+                bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                return bytes.count
+            case .content(let r, let from):
                 let start = from + offset
-                guard start < c.size else { return [] }
-                var out: [UInt8] = []
-                out.reserveCapacity(min(size, Int(c.size - start)))
-                try store.read(c, offset: start, length: Int64(size)) { out.append(contentsOf: $0) }
-                return out
+                guard start < r.size else { return 0 }
+                let n = min(buffer.count, Int(r.size - start))
+                return try r.read(offset: start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
             case .dir:
                 throw FSError(EISDIR)
             }
         } catch { throw FSError(error) }
+    }
+
+    /// Convenience for tests: a read into a new array.
+    public func read(_ fh: UInt64, offset: Int64, size: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            count = try read(fh, offset: offset, into: UnsafeMutableRawBufferPointer(buf))
+        }
     }
 
     public func write(_ fh: UInt64, offset: Int64, data: UnsafeRawBufferPointer) throws -> Int {

@@ -221,6 +221,13 @@ final class APIClientTests: XCTestCase {
         } catch let e as PFSError {
             XCTAssertEqual(e.code, .isDirectory)
         }
+        // The sink's own errors (stdout closed by `| head`) are not mistaken for connection errors.
+        do {
+            try await c.getFile(repo: "data", ref: "master", path: "/a.bin") { _ in throw Console.BrokenPipe() }
+            XCTFail()
+        } catch {
+            XCTAssertTrue(error is Console.BrokenPipe, "\(error)")
+        }
         await c.shutdown()
     }
 

@@ -63,6 +63,18 @@ final class GlobTests: XCTestCase {
         XCTAssertTrue(try m("/file-?.txt", "/file-1.txt"))
     }
 
+    /// Backtracking matchers take exponential time on these; they must answer at once.
+    func testPathologicalPatternsAreFast() throws {
+        let t0 = ContinuousClock.now
+        let name = "/" + String(repeating: "a", count: 255)
+        XCTAssertFalse(try m("/" + String(repeating: "*a", count: 30) + "*b", name))
+        XCTAssertTrue(try m("/" + String(repeating: "*a", count: 30) + "*", name))
+        let deep = "/" + Array(repeating: "a", count: 300).joined(separator: "/")
+        XCTAssertFalse(try m("/" + Array(repeating: "**/a", count: 12).joined(separator: "/") + "/**/b", deep))
+        XCTAssertTrue(try m("/" + Array(repeating: "**/a", count: 12).joined(separator: "/") + "/**", deep))
+        XCTAssertLessThan(ContinuousClock.now - t0, .seconds(2))
+    }
+
     func testMayMatchBelow() throws {
         let g = try Glob("/a/*/c")
         XCTAssertTrue(g.mayMatchBelow([]))

@@ -196,7 +196,7 @@ final class MaintenanceTests: StoreTestCase {
         try store.startCommit(repo: "dst", branch: "master")
         try store.put("dst", "master") { s in
             try s.copy(srcRepo: "src", srcRef: "master", srcPath: "/dir", to: "/dir")
-            try s.copy(srcRepo: "src", srcRef: "master", srcPath: "/dir", to: "/dir2")
+            try s.copy(srcRepo: "src", srcRef: "master", srcPath: "/dir/sub", to: "/sub2")
             try s.copy(srcRepo: "src", srcRef: "master", srcPath: "/file", to: "/file")
         }
         try store.putFiles("dst", "master", ["/dir/added": "new"])
@@ -206,7 +206,7 @@ final class MaintenanceTests: StoreTestCase {
         try store.finishCommit(repo: "dst", ref: "master")
         XCTAssertEqual(try store.text("dst", "master", "/dir/a"), "copied a")
         XCTAssertEqual(try store.text("dst", "master", "/dir/sub/b"), "copied b")
-        XCTAssertEqual(try store.text("dst", "master", "/dir2/sub/b"), "copied b")
+        XCTAssertEqual(try store.text("dst", "master", "/sub2/b"), "copied b")
         XCTAssertEqual(try store.text("dst", "master", "/file"), "copied file")
         XCTAssertEqual(try store.text("dst", "master", "/dir/added"), "new")
         let fsck = try store.fsck()

@@ -229,7 +229,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testBothSyncStrategiesCommit() throws {
-        for strategy in [LocalObjectStore.SyncStrategy.perFile, .syncfs, .automatic(minObjects: 10, maxAverageSize: 1 << 20)] {
+        for strategy in [LocalObjectStore.SyncStrategy.perFile, .syncfs, .automatic(syncfsFromObjects: 10), .automatic(syncfsFromObjects: 1000)] {
             let dir = tempDir.appendingPathComponent("store-\(UUID().uuidString)")
             let store = try LocalObjectStore(directory: dir, syncStrategy: strategy)
             let batch = store.makeBatch()

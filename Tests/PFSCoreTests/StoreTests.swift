@@ -456,8 +456,10 @@ final class StoreTests: StoreTestCase {
         // Ranged reads across chunk boundaries.
         let (_, content) = try store.openFile(repo: "r", ref: "master", path: "/big")
         let all = first + second
-        for (offset, length): (Int64, Int64) in [(0, 10), (Int64(first.count) - 5, 10), (1 << 20, 3 << 20), (Int64(all.count) - 1, 100),
-                                 (Int64(all.count), 10), (12345, 0), (10, .max - 5), (Int64(all.count) + 9, .max)] {
+        let n = Int64(all.count), boundary = Int64(first.count)
+        let ranges: [(Int64, Int64)] = [(0, 10), (boundary - 5, 10), (1 << 20, 3 << 20), (n - 1, 100), (n, 10), (12345, 0),
+                                        (10, Int64.max - 5), (n + 9, Int64.max)]
+        for (offset, length) in ranges {
             var got: [UInt8] = []
             try store.read(content, offset: offset, length: length) { got += $0 }
             let lo = Int(min(offset, Int64(all.count)))

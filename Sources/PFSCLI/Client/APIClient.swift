@@ -337,6 +337,9 @@ public final class APIClient: Sendable {
         }
         let text = String(describing: error)
         if text.contains("Connection refused") { return "connection refused" }
+        if text.contains("UnknownHost") { return "unknown host (DNS lookup failed)" }
+        if text.contains("handshakeFailed") { return "the TLS handshake failed" }
+        if text.contains("certificate") || text.contains("CERTIFICATE") { return "the server's TLS certificate was not accepted" }
         return text
     }
 

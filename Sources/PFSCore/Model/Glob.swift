@@ -36,14 +36,26 @@ public struct Glob: Sendable, Equatable {
         Self.prefixMatch(components[...], prefix[...])
     }
 
+    /// Whole-path matching. Each (pattern position, path position) pair is tried at most once, so patterns
+    /// with several `**` stay fast on deep paths (plain backtracking is exponential there).
     static func match(_ pat: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
-        guard let p = pat.first else { return path.isEmpty }
-        if p == "**" {
-            if match(pat.dropFirst(), path) { return true }
-            return !path.isEmpty && match(pat, path.dropFirst())
+        let pat = Array(pat), path = Array(path)
+        var failed = Set<Int>()
+        func go(_ pi: Int, _ si: Int) -> Bool {
+            guard pi < pat.count else { return si == path.count }
+            let key = pi * (path.count + 1) + si
+            if failed.contains(key) { return false }
+            let ok: Bool
+            if pat[pi] == "**" {
+                ok = go(pi + 1, si) || (si < path.count && go(pi, si + 1))
+            } else {
+                ok = si < path.count && matchComponent(Array(pat[pi].unicodeScalars)[...], Array(path[si].unicodeScalars)[...])
+                    && go(pi + 1, si + 1)
+            }
+            if !ok { failed.insert(key) }
+            return ok
         }
-        guard let c = path.first, matchComponent(Array(p.unicodeScalars)[...], Array(c.unicodeScalars)[...]) else { return false }
-        return match(pat.dropFirst(), path.dropFirst())
+        return go(0, 0)
     }
 
     static func prefixMatch(_ pat: ArraySlice<String>, _ prefix: ArraySlice<String>) -> Bool {
@@ -55,51 +67,72 @@ public struct Glob: Sendable, Equatable {
         return prefixMatch(pat.dropFirst(), prefix.dropFirst())
     }
 
-    /// fnmatch-style matching of one component.
+    /// fnmatch-style matching of one component. Iterative, with one backtrack point (the last `*`): every
+    /// other token matches exactly one character, so this is O(pattern × name) at worst, never exponential.
     static func matchComponent(_ p: ArraySlice<Unicode.Scalar>, _ s: ArraySlice<Unicode.Scalar>) -> Bool {
-        var p = p, s = s
-        while let pc = p.first {
-            switch pc {
-            case "*":
-                let rest = p.dropFirst()
-                if rest.isEmpty { return true }
-                var tail = s
-                while true {
-                    if matchComponent(rest, tail) { return true }
-                    if tail.isEmpty { return false }
-                    tail = tail.dropFirst()
-                }
-            case "?":
-                guard !s.isEmpty else { return false }
-                p = p.dropFirst(); s = s.dropFirst()
-            case "[":
-                guard let c = s.first else { return false }
-                var q = p.dropFirst()
-                var negate = false
-                if let f = q.first, f == "!" || f == "^" { negate = true; q = q.dropFirst() }
-                var matched = false
-                var first = true
-                while let qc = q.first, qc != "]" || first {
-                    first = false
-                    q = q.dropFirst()
-                    if q.count >= 2, q.first == "-", let hi = q.dropFirst().first, hi != "]" {
-                        if qc.value <= c.value && c.value <= hi.value { matched = true }
-                        q = q.dropFirst(2)
-                    } else if qc == c {
-                        matched = true
+        var pi = p.startIndex, si = s.startIndex
+        var star: (p: Int, s: Int)?
+        while si < s.endIndex {
+            if pi < p.endIndex {
+                switch p[pi] {
+                case "*":
+                    star = (pi, si)
+                    pi += 1
+                    continue
+                case "?":
+                    pi += 1; si += 1
+                    continue
+                case "[":
+                    if let next = matchClass(p, open: pi, s[si]) {
+                        pi = next; si += 1
+                        continue
+                    }
+                case "\\":
+                    let lit = pi + 1 < p.endIndex ? p[pi + 1] : "\\"
+                    if s[si] == lit {
+                        pi = min(pi + 2, p.endIndex); si += 1
+                        continue
+                    }
+                default:
+                    if p[pi] == s[si] {
+                        pi += 1; si += 1
+                        continue
                     }
                 }
-                guard q.first == "]", matched != negate else { return false }
-                p = q.dropFirst(); s = s.dropFirst()
-            case "\\":
-                let lit = p.dropFirst().first ?? "\\"
-                guard s.first == lit else { return false }
-                p = p.dropFirst(2); s = s.dropFirst()
-            default:
-                guard s.first == pc else { return false }
-                p = p.dropFirst(); s = s.dropFirst()
+            }
+            // Mismatch: let the last `*` take one more character, or fail.
+            guard let last = star else { return false }
+            star = (last.p, last.s + 1)
+            pi = last.p + 1
+            si = last.s + 1
+        }
+        while pi < p.endIndex, p[pi] == "*" { pi += 1 }
+        return pi == p.endIndex
+    }
+
+    /// Matches `c` against the class `[...]` that starts at `open`; returns the index after its `]`, or nil
+    /// (no match, or no closing `]`). `[!...]`/`[^...]` negate, `a-z` are ranges, a leading `]` is literal.
+    private static func matchClass(_ p: ArraySlice<Unicode.Scalar>, open: Int, _ c: Unicode.Scalar) -> Int? {
+        var q = open + 1
+        var negate = false
+        if q < p.endIndex, p[q] == "!" || p[q] == "^" {
+            negate = true
+            q += 1
+        }
+        var matched = false
+        var first = true
+        while q < p.endIndex, p[q] != "]" || first {
+            first = false
+            let lo = p[q]
+            q += 1
+            if q + 1 < p.endIndex, p[q] == "-", p[q + 1] != "]" {
+                if lo.value <= c.value && c.value <= p[q + 1].value { matched = true }
+                q += 2
+            } else if lo == c {
+                matched = true
             }
         }
-        return s.isEmpty
+        guard q < p.endIndex, p[q] == "]", matched != negate else { return nil }
+        return q + 1
     }
 }

@@ -9,7 +9,7 @@ import Glibc
 /// them durable and visible:
 /// 1. data: fdatasync of every temp file, or one syncfs of the filesystem (see `SyncStrategy`);
 /// 2. rename of each temp file to `<2 hex>/<62 hex>` (atomic; replacing an identical object is harmless);
-/// 3. fsync of every fan-out directory that received a name.
+/// 3. directory entries: fsync of every fan-out directory that received a name, or a second syncfs.
 /// Step 1 comes before step 2, so a name never points at data that a crash could lose: a file under its
 /// final name is always complete. After step 3 the names survive a crash too.
 final class LocalObjectBatch: ObjectBatch {
@@ -64,7 +64,7 @@ final class LocalObjectBatch: ObjectBatch {
         }
         // Let the disk work on a chunk while the caller computes the next ones; commit's sync then waits less.
         // Small objects (tree nodes) are left to the sync: one I/O request each would cost more than it saves.
-        if bytes.count >= Self.writebackHintMinimum && getenv("PFS_NO_WB") == nil { FileIO.startWriteback(fd) }
+        if bytes.count >= Self.writebackHintMinimum { FileIO.startWriteback(fd) }
         FileIO.close(fd)
 
         let size = Int64(bytes.count)
@@ -83,23 +83,22 @@ final class LocalObjectBatch: ObjectBatch {
         try commitLock.withLock { _ in
             let (snapshot, pendingDirs) = state.withLock { s in (Array(s.staged), s.unsyncedDirectories) }
             if snapshot.isEmpty && pendingDirs.isEmpty { return }
+            let syncFS = !snapshot.isEmpty && useSyncFS(objects: snapshot.count)
 
             // 1. Data.
-            if !snapshot.isEmpty {
-                if useSyncFS(snapshot.count, snapshot.reduce(Int64(0)) { $0 + $1.value.size }) {
-                    try FileIO.syncfs(store.stagingFD, path: store.rootPath)
-                } else {
-                    for (_, entry) in snapshot {
-                        let path = store.stagingDisplayPath(entry.tempName)
-                        let fd = try FileIO.openAt(store.stagingFD, entry.tempName, O_RDONLY, path: path)
-                        defer { FileIO.close(fd) }
-                        try FileIO.fdatasync(fd, path: path)
-                    }
+            if syncFS {
+                try FileIO.syncfs(store.stagingFD, path: store.rootPath)
+            } else {
+                for (_, entry) in snapshot {
+                    let path = store.stagingDisplayPath(entry.tempName)
+                    let fd = try FileIO.openAt(store.stagingFD, entry.tempName, O_RDONLY, path: path)
+                    defer { FileIO.close(fd) }
+                    try FileIO.fdatasync(fd, path: path)
                 }
             }
 
             // 2. Names. Each renamed object leaves the staged set at once (it is stored now), even if a
-            // later step fails; its directory is remembered until an fsync of it succeeds.
+            // later step fails; its directory is remembered until a sync of it succeeds.
             for (hash, entry) in snapshot {
                 let rel = LocalObjectStore.relativePath(hash)
                 try FileIO.renameAt(store.stagingFD, entry.tempName, store.rootFD, rel, path: store.displayPath(rel))
@@ -109,10 +108,11 @@ final class LocalObjectBatch: ObjectBatch {
                 }
             }
 
-            // 3. Directory entries.
-            if getenv("PFS_SECOND_SYNCFS") != nil && useSyncFS(snapshot.count, 0) {
+            // 3. Directory entries: a second syncfs (one journal commit and one cache flush, where fsync of each
+            // touched directory may flush the disk cache once per directory), or fsync of each directory.
+            if syncFS {
                 try FileIO.syncfs(store.stagingFD, path: store.rootPath)
-                state.withLock { $0.unsyncedDirectories = [] }
+                state.withLock { $0.unsyncedDirectories.removeAll() }
                 return
             }
             let dirs = state.withLock { $0.unsyncedDirectories }
@@ -157,13 +157,12 @@ final class LocalObjectBatch: ObjectBatch {
         }
     }
 
-    private func useSyncFS(_ count: Int, _ bytes: Int64) -> Bool {
+    private func useSyncFS(objects: Int) -> Bool {
         guard FileIO.hasSyncFS else { return false }
         switch store.syncStrategy {
         case .perFile: return false
         case .syncfs: return true
-        case .automatic(let minObjects, let maxAverageSize):
-            return count >= minObjects && bytes / Int64(count) <= maxAverageSize
+        case .automatic(let threshold): return objects >= threshold
         }
     }
 

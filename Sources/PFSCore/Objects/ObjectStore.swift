@@ -18,4 +18,18 @@ public protocol ObjectStore: AnyObject, Sendable {
     func delete(_ hash: ObjectHash) throws
     /// Every stored object (hash, size, mtime). Used by GC and fsck. Skips temp files.
     func forEachObject(_ body: (ObjectHash, Int64, Date) throws -> Void) throws
+    /// Reads from `offset` into `buffer` (the hot path of the mount: no intermediate arrays); returns the bytes read.
+    func read(_ hash: ObjectHash, offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Hints that the object will be read soon (starts reading it from disk in the background).
+    func prefetch(_ hash: ObjectHash)
+}
+
+extension ObjectStore {
+    public func read(_ hash: ObjectHash, offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let bytes = try read(hash, offset: offset, length: buffer.count)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        return bytes.count
+    }
+
+    public func prefetch(_ hash: ObjectHash) {}
 }

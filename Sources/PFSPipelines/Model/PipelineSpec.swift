@@ -140,5 +140,9 @@ public struct CronInput: Codable, Sendable, Equatable {
     /// A cron expression or `@every 10s`.
     public var spec: String
     public var overwrite: Bool = false
+    /// The repo that receives the ticks (`input.cron.repo`); nil: `<pipeline>_<name>`, as in Pachyderm.
+    public var repo: String?
+    /// Count ticks from this time (`input.cron.start`, RFC 3339); nil: from the pipeline's creation.
+    public var start: Date?
     public init(name: String, spec: String) { self.name = name; self.spec = spec }
 }
