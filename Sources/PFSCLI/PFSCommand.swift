@@ -63,7 +63,7 @@ public struct PFSCommand: AsyncParsableCommand {
                     LegacyPutFile.self, LegacyGetFile.self, LegacyListFile.self, LegacyGlobFile.self,
                     LegacyDiffFile.self, LegacyInspectFile.self, LegacyDeleteFile.self, LegacyCopyFile.self,
                 ]),
-                CommandGroup(name: "Maintenance", subcommands: [Version.self, Fsck.self, GC.self]),
+                CommandGroup(name: "Maintenance", subcommands: [Version.self, Fsck.self, GC.self, Unmount.self]),
             ])
     }
 

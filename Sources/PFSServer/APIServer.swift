@@ -195,7 +195,7 @@ public struct APIServer: Sendable {
             let b = try await decode(Body.self, req, ctx)
             return json(try await blocking {
                 let s = try store.beginPut(repo: repo, ref: ref)
-                for p in b.paths { try s.delete(path: p, recursive: b.recursive ?? true) }
+                for p in b.paths { try s.delete(path: p, recursive: b.recursive ?? false) }
                 return try s.commit()
             })
         }
@@ -349,15 +349,6 @@ func decodeOptional<T: Decodable>(_ type: T.Type, _ req: Request, _ ctx: BasicRe
     let buf = try await req.body.collect(upTo: 16 << 20)
     guard buf.readableBytes > 0 else { return nil }
     return try PFSJSON.decoder().decode(T.self, from: Data(buf.readableBytesView))
-}
-
-/// What the daemon is: reported by `GET /v1/status`.
-public struct DaemonStatus: Codable, Sendable {
-    public var pid: Int
-    public var dataDir: String
-    /// nil when running with --no-mount.
-    public var mountpoint: String?
-    public var version: String
 }
 
 /// Lets API operations reach the daemon itself (its mount point, a graceful shutdown).

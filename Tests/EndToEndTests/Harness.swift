@@ -72,6 +72,8 @@ final class Harness {
         }
     }
 
+    var daemonIsRunning: Bool { daemon?.isRunning ?? false }
+
     var daemonLogText: String { (try? String(contentsOf: daemonLog, encoding: .utf8)) ?? "" }
 
     /// Stops the daemon with `signal` and waits for it to exit.

@@ -220,6 +220,27 @@ final class MountTests: XCTestCase {
         XCTAssertEqual(try h.ok(["get", "file", "data@master:/a"]).stdout, "a\n")
     }
 
+    func testPfsUnmountFinishesCommitsAndStopsTheDaemon() throws {
+        try h.stop()
+        try h.startMounted(settleMs: 60_000)
+        try h.sh("mkdir $MNT/data && echo a > $MNT/data/master/a")
+        try h.ok(["unmount"])
+        XCTAssertFalse(Harness.isMounted(h.mnt.path), "pfs unmount must unmount")
+        XCTAssertFalse(h.daemonIsRunning, "pfs unmount must stop the daemon")
+        try h.start()
+        let head = try h.json(["inspect", "commit", "data@master"]) as! [String: Any]
+        XCTAssertEqual(head["state"] as? String, "finished")
+    }
+
+    func testFusermountUnmountStopsTheDaemonCleanly() throws {
+        try h.sh("mkdir $MNT/data && echo a > $MNT/data/master/a && fusermount3 -u $MNT")
+        let deadline = Date().addingTimeInterval(10)
+        while h.daemonIsRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(h.daemonIsRunning, "the daemon exits when its mount goes away")
+        try h.start()
+        XCTAssertEqual(try h.ok(["get", "file", "data@master:/a"]).stdout, "a\n")
+    }
+
     func testKill9KeepsClosedFilesAndRecoversTheMountPoint() throws {
         try h.stop()
         try h.startMounted(settleMs: 60_000)

@@ -133,6 +133,11 @@ public final class APIClient: Sendable {
 
     public func gc() async throws -> GCReport { try await json(.gc()) }
 
+    public func status() async throws -> DaemonStatus { try await json(.status()) }
+
+    /// Asks the daemon to finish its open commits, unmount and exit.
+    public func unmount() async throws -> DaemonStatus { try await json(.unmount()) }
+
     // MARK: - URL sources
 
     /// Fetches an `http(s)://` URL for `put file -f URL`. Errors name the URL.

@@ -207,4 +207,8 @@ public struct APIRequest: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static func gc() -> APIRequest { APIRequest(.post, "/v1/gc") }
+
+    public static func status() -> APIRequest { APIRequest(.get, "/v1/status") }
+
+    public static func unmount() -> APIRequest { APIRequest(.post, "/v1/unmount") }
 }

@@ -43,6 +43,25 @@ extension PFSCommand {
         func operation() throws -> CLIOperation { .fsck(verify: !fast) }
     }
 
+    struct Unmount: OperationCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "unmount",
+            abstract: "Stop the daemon: store what writers left, finish the commits the mount opened, unmount.",
+            discussion: """
+                Waits until the daemon has exited. `fusermount3 -u ~/pfs` and `umount ~/pfs` do the same.
+
+                Examples:
+                  pfs unmount
+                  pfs unmount --data-dir /srv/pfs
+                """)
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func outputFormat() throws -> OutputFormat { try output.format() }
+        func operation() throws -> CLIOperation { .unmount }
+    }
+
     struct GC: OperationCommand {
         static let configuration = CommandConfiguration(
             commandName: "gc",

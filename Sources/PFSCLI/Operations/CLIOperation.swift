@@ -30,6 +30,7 @@ public enum CLIOperation: Sendable, Equatable {
     case copyFile(CopyFileRequest)
     case fsck(verify: Bool)
     case gc
+    case unmount
 }
 
 /// A commit named by repo and ref (a branch, an id or prefix, with optional `^`/`~N`).

@@ -119,6 +119,18 @@ public struct OperationRunner: Sendable {
         case .gc:
             let report = try await client.gc()
             try emit(report) { Render.gc($0) }
+
+        case .unmount:
+            let status = try await client.unmount()
+            // The daemon stores what writers left and finishes its commits before it exits: wait for that.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while ContinuousClock.now < deadline, kill(pid_t(status.pid), 0) == 0 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            if kill(pid_t(status.pid), 0) == 0 {
+                throw PFSError(.timeout, "the daemon (pid \(status.pid)) is still stopping after 120 s; it is storing open files — check its log")
+            }
+            try emit(status) { s in "unmounted \(s.mountpoint ?? "(no mount)"); daemon \(s.pid) stopped\n" }
         }
         return .success
     }

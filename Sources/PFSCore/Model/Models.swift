@@ -181,6 +181,18 @@ public struct APIErrorBody: Codable, Sendable {
     public init(code: String, message: String) { error = Inner(code: code, message: message) }
 }
 
+/// What the daemon is: reported by `GET /v1/status`.
+public struct DaemonStatus: Codable, Sendable, Equatable {
+    public var pid: Int
+    public var dataDir: String
+    /// nil when running with --no-mount.
+    public var mountpoint: String?
+    public var version: String
+    public init(pid: Int, dataDir: String, mountpoint: String?, version: String) {
+        self.pid = pid; self.dataDir = dataDir; self.mountpoint = mountpoint; self.version = version
+    }
+}
+
 public enum PFSVersion {
     public static let version = "0.1.0"
     public static let apiVersion = 1

@@ -55,9 +55,10 @@ public final class ChunkReader: Sendable {
             // Keep the next few chunks on their way from disk while this one is served.
             let ahead = min(content.chunks.count - 1, i + Self.prefetchDepth)
             let fetched = prefetched.load(ordering: .relaxed)
-            if ahead > fetched {
+            let first = max(fetched + 1, i + 1)
+            if first <= ahead {
                 prefetched.store(ahead, ordering: .relaxed)
-                for j in max(fetched + 1, i + 1)...ahead { objects.prefetch(content.chunks[j].hash) }
+                for j in first...ahead { objects.prefetch(content.chunks[j].hash) }
             }
             done += n
             pos += Int64(n)

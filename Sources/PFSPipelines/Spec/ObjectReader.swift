@@ -39,7 +39,7 @@ struct ObjectReader {
             }
             present[canonical] = field
             if ignoredSet.contains(canonical), !field.value.isNull {
-                context.noteIgnored(fieldPath)
+                context.noteIgnored(fieldPath, at: field)
             }
         }
     }

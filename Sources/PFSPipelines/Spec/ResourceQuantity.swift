@@ -16,7 +16,7 @@ enum ResourceQuantity {
     /// Bytes, rounded up to a whole byte.
     static func bytes(_ text: String) -> Result<Int64, Failure> {
         let t = text.trimmingCharacters(in: .whitespaces)
-        guard let (number, suffix) = split(t) else {
+        guard let (number, digits, suffix) = split(t) else {
             return .failure(.message("\"\(SpecNode.abbreviate(text))\" is not a quantity; write bytes with an optional suffix, e.g. \"512Mi\", \"2Gi\" or \"1G\""))
         }
         let multiplier: Double
@@ -25,13 +25,13 @@ enum ResourceQuantity {
         } else if let e = exponent(suffix) {
             multiplier = pow(10, Double(e))
         } else if suffix == "m" {
-            return .failure(.message("\"\(text)\" means \(number)/1000 of a byte (m is milli); did you mean \"\(number)M\" (megabytes) or \"\(number)Mi\" (mebibytes)?"))
+            return .failure(.message("\"\(text)\" means \(digits)/1000 of a byte (m is milli); did you mean \"\(digits)M\" (megabytes) or \"\(digits)Mi\" (mebibytes)?"))
         } else {
             let upper = suffix.uppercased()
             var hint = ""
             if let first = upper.first, "KMGTPE".contains(first) {
                 let unit = first == "K" ? "k" : String(first)
-                hint = "; write \"\(number)\(unit)\" (10^n bytes) or \"\(number)\(first)i\" (2^n bytes)"
+                hint = "; write \"\(digits)\(unit)\" (10^n bytes) or \"\(digits)\(first)i\" (2^n bytes)"
             }
             return .failure(.message("unknown suffix \"\(suffix)\" in \"\(SpecNode.abbreviate(text))\"\(hint)"))
         }
@@ -48,7 +48,7 @@ enum ResourceQuantity {
     /// CPUs (fractions allowed).
     static func cpu(_ text: String) -> Result<Double, Failure> {
         let t = text.trimmingCharacters(in: .whitespaces)
-        guard let (number, suffix) = split(t) else {
+        guard let (number, _, suffix) = split(t) else {
             return .failure(.message("\"\(SpecNode.abbreviate(text))\" is not a CPU amount; write a number of CPUs (0.5, 2) or millicores (\"500m\")"))
         }
         let value: Double
@@ -68,8 +68,8 @@ enum ResourceQuantity {
         return .success(value)
     }
 
-    /// "1.5Gi" → (1.5, "Gi"). The number is digits with an optional fraction and sign.
-    private static func split(_ t: String) -> (Double, String)? {
+    /// "1.5Gi" → (1.5, "1.5", "Gi"). The number is digits with an optional fraction and sign.
+    private static func split(_ t: String) -> (Double, String, String)? {
         var end = t.startIndex
         var sawDigit = false
         if end < t.endIndex, t[end] == "+" || t[end] == "-" { end = t.index(after: end) }
@@ -78,7 +78,7 @@ enum ResourceQuantity {
             end = t.index(after: end)
         }
         guard sawDigit, let number = Double(t[..<end]) else { return nil }
-        return (number, String(t[end...]))
+        return (number, String(t[..<end]), String(t[end...]))
     }
 
     /// "e6", "E-3" → the exponent.

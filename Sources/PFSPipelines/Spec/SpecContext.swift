@@ -4,16 +4,21 @@ final class SpecContext {
     let filename: String?
     /// CPUs of this machine; 1.x `parallelism_spec.coefficient` is multiplied by it.
     let cpuCount: Int
-    /// Paths of fields that were accepted but have no effect here (`autoscaling`, `pod_patch`, …), in order.
-    private(set) var ignoredFields: [String] = []
+    /// Fields that were accepted but have no effect here (`autoscaling`, `pod_patch`, …), with their positions.
+    private var ignored: [(path: String, line: Int, column: Int)] = []
+
+    /// Paths of the ignored fields in document order.
+    var ignoredFields: [String] {
+        ignored.sorted { ($0.line, $0.column) < ($1.line, $1.column) }.map(\.path)
+    }
 
     init(filename: String?, cpuCount: Int) {
         self.filename = filename
         self.cpuCount = max(1, cpuCount)
     }
 
-    func noteIgnored(_ path: String) {
-        ignoredFields.append(path)
+    func noteIgnored(_ path: String, at field: SpecField) {
+        ignored.append((path, field.line, field.column))
     }
 
     func error(_ path: String, _ node: SpecNode?, _ message: String) -> SpecError {

@@ -116,7 +116,7 @@ enum YAMLSpecReader {
              .composer(let context, let problem, let mark, _):
             var message = "invalid YAML: \(problem)"
             if let context { message += " (\(context.text))" }
-            if problem.contains("alias") || problem.contains("anchor") {
+            if message.contains("alias") || message.contains("anchor") {
                 message += "; a value starting with '*' or '&' must be quoted, e.g. glob: \"*\""
             }
             return SpecError(path: "", message: message, filename: filename, line: mark.line, column: mark.column)
