@@ -167,12 +167,13 @@ public final class PFSFileSystem: @unchecked Sendable {
     }
 
     private func commitView(_ repo: String, _ id: String) throws -> CommitView {
-        if let v = lock.withLock({ commitViews[id] }) { return v }
+        let key = "\(repo)@\(id)"
+        if let v = lock.withLock({ commitViews[key] }) { return v }
         let v = try store.view(repo: repo, ref: id)
         if !v.isOpen {
             lock.withLock {
                 if commitViews.count > 1024 { commitViews.removeAll() }
-                commitViews[id] = v
+                commitViews[key] = v
             }
         }
         return v

@@ -139,6 +139,17 @@ final class SpecParserTests: XCTestCase {
         XCTAssertEqual(explicitNone.input, .pfs(pfs("d", glob: "/", incremental: .none)))
     }
 
+    func test10MethodSpellings() throws {
+        let v1 = { (input: String) in #"{"pipeline": {"name": "p"}, "transform": {"cmd": ["sh"]}, "parallelism": 4, "inputs": ["# + input + "]}" }
+        XCTAssertEqual(try parseOne(v1(#"{"repo": {"name": "d"}, "method": "incremental_reduce"}"#)).input, .pfs(pfs("d", glob: "/", incremental: .diff)))
+        XCTAssertEqual(try parseOne(v1(#"{"repo": {"name": "d"}, "method": {"partition": "file", "incrementality": true}}"#)).input, .pfs(pfs("d", glob: "/", incremental: .diff)))
+        XCTAssertEqual(try parseOne(v1(#"{"repo": {"name": "d"}, "reduce": true}"#)).input, .pfs(pfs("d", glob: "/", incremental: .none)))
+        XCTAssertEqual(try parseOne(v1(#"{"repo": {"name": "d"}, "reduce": false}"#)).input, .pfs(pfs("d", glob: "/*", incremental: .diff)))
+        XCTAssertEqual(try parseOne(v1(#"{"repo": {"name": "d"}}"#)).parallelism, 4)
+        expectError(v1(#"{"repo": {"name": "d"}, "reduce": true, "method": "map"}"#), path: "inputs[0].reduce", "keep one")
+        expectError(v1(#"{"repo": {"name": "d"}, "method": {"incremental": "DIFF", "incrementality": true}}"#), path: "inputs[0].method.incrementality", "keep one")
+    }
+
     func testCoefficientParallelismIsAtLeastOne() throws {
         let spec = try parseOne(json(#""parallelism_spec": {"coefficient": 0.2}"#))
         XCTAssertEqual(spec.parallelism, 1)

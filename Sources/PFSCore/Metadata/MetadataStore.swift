@@ -37,7 +37,7 @@ public final class MetadataStore: Sendable {
                     created REAL NOT NULL,
                     PRIMARY KEY (repo, name));
                 CREATE TABLE commits (
-                    id TEXT PRIMARY KEY NOT NULL,
+                    id TEXT NOT NULL,
                     repo TEXT NOT NULL REFERENCES repos(name) ON DELETE CASCADE,
                     branch TEXT,
                     parent TEXT,
@@ -50,15 +50,18 @@ public final class MetadataStore: Sendable {
                     size INTEGER NOT NULL DEFAULT 0,
                     commit_set TEXT NOT NULL,
                     provenance TEXT NOT NULL DEFAULT '[]',
-                    seq INTEGER NOT NULL);
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (repo, id));
                 CREATE INDEX commits_repo_seq ON commits(repo, seq);
-                CREATE INDEX commits_parent ON commits(parent);
+                CREATE INDEX commits_parent ON commits(repo, parent);
                 CREATE INDEX commits_set ON commits(commit_set);
                 CREATE TABLE staged_ops (
-                    commit_id TEXT NOT NULL REFERENCES commits(id) ON DELETE CASCADE,
+                    repo TEXT NOT NULL,
+                    commit_id TEXT NOT NULL,
                     seq INTEGER NOT NULL,
                     op BLOB NOT NULL,
-                    PRIMARY KEY (commit_id, seq));
+                    PRIMARY KEY (repo, commit_id, seq),
+                    FOREIGN KEY (repo, commit_id) REFERENCES commits(repo, id) ON DELETE CASCADE);
                 """)
         }
         m.registerMigration("v2: staged op times") { db in
@@ -177,8 +180,8 @@ extension MetadataStore {
         try db.execute(sql: "DELETE FROM branches WHERE repo = ? AND name = ?", arguments: [repo, name])
     }
 
-    static func branchesPointingAt(_ db: Database, _ commit: String) throws -> [BranchRow] {
-        try Row.fetchAll(db, sql: "SELECT * FROM branches WHERE head = ?", arguments: [commit]).map(branchRow)
+    static func branchesPointingAt(_ db: Database, _ repo: String, _ commit: String) throws -> [BranchRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM branches WHERE repo = ? AND head = ?", arguments: [repo, commit]).map(branchRow)
     }
 
     private static func branchRow(_ row: Row) -> BranchRow {
@@ -187,8 +190,9 @@ extension MetadataStore {
 
     // MARK: commits
 
-    static func commit(_ db: Database, _ id: String) throws -> CommitRow? {
-        try Row.fetchOne(db, sql: "SELECT * FROM commits WHERE id = ?", arguments: [id]).map(commitRow)
+    /// Commit ids are unique within a repo; the commits of one commit set share their id across repos.
+    static func commit(_ db: Database, _ repo: String, _ id: String) throws -> CommitRow? {
+        try Row.fetchOne(db, sql: "SELECT * FROM commits WHERE repo = ? AND id = ?", arguments: [repo, id]).map(commitRow)
     }
 
     /// Commits of `repo` whose id starts with `prefix` (at most `limit`).
@@ -214,8 +218,8 @@ extension MetadataStore {
         try Row.fetchAll(db, sql: "SELECT * FROM commits WHERE commit_set = ? ORDER BY seq", arguments: [commitSet]).map(commitRow)
     }
 
-    static func children(_ db: Database, _ id: String) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT id FROM commits WHERE parent = ? ORDER BY seq", arguments: [id])
+    static func children(_ db: Database, _ repo: String, _ id: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT id FROM commits WHERE repo = ? AND parent = ? ORDER BY seq", arguments: [repo, id])
     }
 
     static func nextSeq(_ db: Database) throws -> Int64 {
@@ -233,18 +237,18 @@ extension MetadataStore {
                              c.size, c.commitSet, prov, c.seq])
     }
 
-    static func markFinished(_ db: Database, _ id: String, root: ObjectHash, size: Int64, finished: Date,
+    static func markFinished(_ db: Database, _ repo: String, _ id: String, root: ObjectHash, size: Int64, finished: Date,
                              description: String?) throws {
         if let description {
-            try db.execute(sql: "UPDATE commits SET description = ? WHERE id = ?", arguments: [description, id])
+            try db.execute(sql: "UPDATE commits SET description = ? WHERE repo = ? AND id = ?", arguments: [description, repo, id])
         }
-        try db.execute(sql: "UPDATE commits SET state = 'finished', root = ?, size = ?, finished = ? WHERE id = ?",
-                       arguments: [root.hex, size, finished.timeIntervalSince1970, id])
-        try db.execute(sql: "DELETE FROM staged_ops WHERE commit_id = ?", arguments: [id])
+        try db.execute(sql: "UPDATE commits SET state = 'finished', root = ?, size = ?, finished = ? WHERE repo = ? AND id = ?",
+                       arguments: [root.hex, size, finished.timeIntervalSince1970, repo, id])
+        try db.execute(sql: "DELETE FROM staged_ops WHERE repo = ? AND commit_id = ?", arguments: [repo, id])
     }
 
-    static func deleteCommit(_ db: Database, _ id: String) throws {
-        try db.execute(sql: "DELETE FROM commits WHERE id = ?", arguments: [id])
+    static func deleteCommit(_ db: Database, _ repo: String, _ id: String) throws {
+        try db.execute(sql: "DELETE FROM commits WHERE repo = ? AND id = ?", arguments: [repo, id])
     }
 
     private static func commitRow(_ row: Row) -> CommitRow {
@@ -264,22 +268,22 @@ extension MetadataStore {
     // MARK: staged ops
 
     /// The op log of an open commit, in order, each op with the time it was applied at (0: not recorded).
-    static func stagedOps(_ db: Database, _ commit: String) throws -> [(op: StagedOp, nowNs: Int64)] {
-        let rows = try Row.fetchAll(db, sql: "SELECT op, now_ns FROM staged_ops WHERE commit_id = ? ORDER BY seq",
-                                    arguments: [commit])
+    static func stagedOps(_ db: Database, _ repo: String, _ commit: String) throws -> [(op: StagedOp, nowNs: Int64)] {
+        let rows = try Row.fetchAll(db, sql: "SELECT op, now_ns FROM staged_ops WHERE repo = ? AND commit_id = ? ORDER BY seq",
+                                    arguments: [repo, commit])
         let dec = JSONDecoder()
         return try rows.map { (try dec.decode(StagedOp.self, from: $0["op"] as Data), $0["now_ns"] as Int64) }
     }
 
     /// Appends to the op log of an open commit; `nowNs` is the time the ops were applied to the working tree at.
-    static func appendStagedOps(_ db: Database, _ commit: String, _ ops: [StagedOp], nowNs: Int64) throws {
-        var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM staged_ops WHERE commit_id = ?",
-                                     arguments: [commit]) ?? 0
+    static func appendStagedOps(_ db: Database, _ repo: String, _ commit: String, _ ops: [StagedOp], nowNs: Int64) throws {
+        var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM staged_ops WHERE repo = ? AND commit_id = ?",
+                                     arguments: [repo, commit]) ?? 0
         let enc = JSONEncoder()
         for op in ops {
             seq += 1
-            try db.execute(sql: "INSERT INTO staged_ops (commit_id, seq, op, now_ns) VALUES (?, ?, ?, ?)",
-                           arguments: [commit, seq, try enc.encode(op), nowNs])
+            try db.execute(sql: "INSERT INTO staged_ops (repo, commit_id, seq, op, now_ns) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [repo, commit, seq, try enc.encode(op), nowNs])
         }
     }
 }

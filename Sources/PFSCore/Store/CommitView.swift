@@ -87,7 +87,7 @@ extension Store {
     }
 
     public func view(of c: CommitRow) -> CommitView {
-        if c.state == .open, let t = openTree(c.id) {
+        if c.state == .open, let t = openTree(c.repo, c.id) {
             return CommitView(commit: c, trees: trees, root: nil, tree: t)
         }
         return CommitView(commit: c, trees: trees, root: c.root, tree: nil)
@@ -170,7 +170,7 @@ extension Store {
         let oldView: CommitView
         if let old {
             oldView = try view(repo: repo, ref: old)
-        } else if let p = newView.commit?.parent, let pc = try meta.read({ try MetadataStore.commit($0, p) }) {
+        } else if let p = newView.commit?.parent, let pc = try meta.read({ try MetadataStore.commit($0, repo, p) }) {
             oldView = view(of: pc)
         } else {
             oldView = CommitView(commit: nil, trees: trees, root: nil, tree: nil)

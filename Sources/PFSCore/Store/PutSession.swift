@@ -253,7 +253,7 @@ extension Store {
                 _ = try requireRepo(db, s.repo)
                 let parsed = try CommitRef.parseRef(s.ref)
                 if parsed.ancestry == 0, let b = try MetadataStore.branch(db, s.repo, parsed.base) {
-                    if let h = b.head, let head = try MetadataStore.commit(db, h) {
+                    if let h = b.head, let head = try MetadataStore.commit(db, s.repo, h) {
                         return head.state == .open ? .join(head) : .auto(branch: b.name, parent: head)
                     }
                     return .auto(branch: b.name, parent: nil)
@@ -270,7 +270,7 @@ extension Store {
             }
             switch target {
             case .join(let c):
-                guard let tree = openTree(c.id) else {
+                guard let tree = openTree(c.repo, c.id) else {
                     throw PFSError(.internal, "open commit \(c.id) has no working tree; restart the daemon to restore it")
                 }
                 try checkAppends(s, against: tree.entry)
@@ -278,7 +278,7 @@ extension Store {
                 // be written, the working tree is put back as it was.
                 let now = Self.nowNs()
                 try tree.apply(s.stagedOps, now: now) {
-                    try meta.write { db in try MetadataStore.appendStagedOps(db, c.id, s.stagedOps, nowNs: now) }
+                    try meta.write { db in try MetadataStore.appendStagedOps(db, c.repo, c.id, s.stagedOps, nowNs: now) }
                 }
                 return (c.id, false)
             case .auto(let branch, let parent):
@@ -329,6 +329,6 @@ extension Store {
     func rebuildOpenTree(_ c: CommitRow) throws {
         let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: c))
         try replayStagedOps(of: c, into: tree)
-        openTrees.withLock { $0[c.id] = tree }
+        openTrees.withLock { $0[Self.openKey(c.repo, c.id)] = tree }
     }
 }

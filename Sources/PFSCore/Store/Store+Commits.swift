@@ -14,7 +14,7 @@ extension Store {
         _ = try requireRepo(db, repo)
         var commit: CommitRow
         if let b = try MetadataStore.branch(db, repo, parsed.base) {
-            guard let head = b.head, let c = try MetadataStore.commit(db, head) else {
+            guard let head = b.head, let c = try MetadataStore.commit(db, repo, head) else {
                 throw PFSError.notFound("branch \(repo)@\(b.name) has no commits yet; put a file into it first (`pfs put file \(repo)@\(b.name):/path -f FILE`)")
             }
             commit = c
@@ -34,7 +34,7 @@ extension Store {
             throw PFSError.notFound("\"\(parsed.base)\" is neither a branch of repo \"\(repo)\" nor a commit id; list branches with `pfs list branch \(repo)`")
         }
         for step in 0..<parsed.ancestry {
-            guard let p = commit.parent, let parent = try MetadataStore.commit(db, p) else {
+            guard let p = commit.parent, let parent = try MetadataStore.commit(db, repo, p) else {
                 throw PFSError.notFound("\(repo)@\(ref): commit \(commit.id) has no parent (\(step) step(s) back is the first commit)")
             }
             commit = parent
@@ -50,9 +50,9 @@ extension Store {
 
     func commitInfo(_ db: Database, _ c: CommitRow) throws -> CommitInfo {
         var size = c.size
-        if c.state == .open, let t = openTree(c.id) { size = t.size }
+        if c.state == .open, let t = openTree(c.repo, c.id) { size = t.size }
         return CommitInfo(id: c.id, repo: c.repo, branch: c.branch, parent: c.parent,
-                          children: try MetadataStore.children(db, c.id), state: c.state, origin: c.origin,
+                          children: try MetadataStore.children(db, c.repo, c.id), state: c.state, origin: c.origin,
                           description: c.description, started: c.started, finished: c.finished, sizeBytes: size,
                           root: c.root?.hex, commitSet: c.commitSet, provenance: c.provenance)
     }
@@ -72,7 +72,7 @@ extension Store {
             }
             if let s = start {
                 var cur: String? = s
-                while let id = cur, rows.count < max, let c = try MetadataStore.commit(db, id) {
+                while let id = cur, rows.count < max, let c = try MetadataStore.commit(db, repo, id) {
                     rows.append(c)
                     cur = c.parent
                 }
@@ -95,14 +95,14 @@ extension Store {
             let row = try meta.write { db -> CommitRow in
                 _ = try requireRepo(db, repo)
                 let b = try MetadataStore.branch(db, repo, branch)
-                if let h = b?.head, let head = try MetadataStore.commit(db, h), head.state == .open {
+                if let h = b?.head, let head = try MetadataStore.commit(db, repo, h), head.state == .open {
                     throw PFSError.precondition("branch \(repo)@\(branch) already has an open commit \(h); write into it, or finish it first with `pfs finish commit \(repo)@\(branch)`")
                 }
                 var parentRow: CommitRow?
                 if let parent {
                     parentRow = try resolve(db, repo: repo, ref: parent)
                 } else if let h = b?.head {
-                    parentRow = try MetadataStore.commit(db, h)
+                    parentRow = try MetadataStore.commit(db, repo, h)
                 }
                 if let p = parentRow, p.state == .open {
                     throw PFSError.precondition("parent commit \(p.id) is still open; finish it first")
@@ -121,7 +121,7 @@ extension Store {
                 return row
             }
             let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: row))
-            openTrees.withLock { $0[row.id] = tree }
+            openTrees.withLock { $0[Self.openKey(row.repo, row.id)] = tree }
             return try meta.read { db in try commitInfo(db, row) }
         }
     }
@@ -137,7 +137,7 @@ extension Store {
             guard c.state == .open else {
                 throw PFSError(.readOnly, "commit \(c.id) of repo \"\(repo)\" is already finished")
             }
-            guard let tree = openTree(c.id) else {
+            guard let tree = openTree(c.repo, c.id) else {
                 throw PFSError(.internal, "open commit \(c.id) has no working tree; restart the daemon to restore it")
             }
             let parent = tree.baseRoot
@@ -156,17 +156,17 @@ extension Store {
             if discardIfEmpty, unchanged {
                 try meta.write { db in
                     if let b = c.branch { try MetadataStore.setHead(db, repo, b, c.parent) }
-                    try MetadataStore.deleteCommit(db, c.id)
+                    try MetadataStore.deleteCommit(db, repo, c.id)
                 }
-                openTrees.withLock { $0[c.id] = nil }
+                openTrees.withLock { $0[Self.openKey(c.repo, c.id)] = nil }
                 return nil
             }
             try meta.write { db in
-                try MetadataStore.markFinished(db, c.id, root: written.root, size: written.size, finished: Date(),
+                try MetadataStore.markFinished(db, repo, c.id, root: written.root, size: written.size, finished: Date(),
                                                description: description)
             }
-            openTrees.withLock { $0[c.id] = nil }
-            return try meta.read { db in try MetadataStore.commit(db, c.id) }
+            openTrees.withLock { $0[Self.openKey(c.repo, c.id)] = nil }
+            return try meta.read { db in try MetadataStore.commit(db, repo, c.id) }
         }
         finishEvents.notifyAll()
         guard let row = result else { return nil }
@@ -178,15 +178,15 @@ extension Store {
         try locked {
             try meta.write { db in
                 let c = try resolve(db, repo: repo, ref: ref)
-                let kids = try MetadataStore.children(db, c.id)
+                let kids = try MetadataStore.children(db, repo, c.id)
                 if !kids.isEmpty {
                     throw PFSError.precondition("commit \(c.id) has \(kids.count) child commit(s) (\(kids.joined(separator: ", "))); delete them first, newest first")
                 }
-                for b in try MetadataStore.branchesPointingAt(db, c.id) {
+                for b in try MetadataStore.branchesPointingAt(db, repo, c.id) {
                     try MetadataStore.setHead(db, b.repo, b.name, c.parent)
                 }
-                try MetadataStore.deleteCommit(db, c.id)
-                openTrees.withLock { $0[c.id] = nil }
+                try MetadataStore.deleteCommit(db, repo, c.id)
+                openTrees.withLock { $0[Self.openKey(c.repo, c.id)] = nil }
             }
         }
         finishEvents.notifyAll()
@@ -199,7 +199,7 @@ extension Store {
         while true {
             let generation = finishEvents.generation
             let set = try meta.read { db -> [CommitRow] in
-                guard let c = try MetadataStore.commit(db, id) else {
+                guard let c = try MetadataStore.commit(db, repo, id) else {
                     throw PFSError.notFound("commit \(id) was deleted while waiting for it")
                 }
                 return try MetadataStore.commits(db, commitSet: c.commitSet)

@@ -115,7 +115,7 @@ extension Store {
                 }
                 roots.append(root)
             } else {
-                guard let tree = openTree(c.id) else {
+                guard let tree = openTree(c.repo, c.id) else {
                     problems.append(FsckProblem(object: c.id, problem: "open commit has no working tree", referencedBy: commit))
                     continue
                 }

@@ -22,7 +22,7 @@ extension Store {
             let open: CommitRow? = try meta.read { db in
                 _ = try requireRepo(db, repo)
                 guard let b = try MetadataStore.branch(db, repo, branch), let h = b.head,
-                      let head = try MetadataStore.commit(db, h), head.state == .open else { return nil }
+                      let head = try MetadataStore.commit(db, repo, h), head.state == .open else { return nil }
                 return head
             }
             let commit: CommitRow
@@ -31,23 +31,23 @@ extension Store {
             } else {
                 commit = try openCommitLocked(repo: repo, branch: branch)
             }
-            guard let tree = openTree(commit.id) else {
+            guard let tree = openTree(commit.repo, commit.id) else {
                 throw PFSError(.internal, "open commit \(commit.id) has no working tree; restart the daemon to restore it")
             }
             do {
                 // All or nothing: a refused op or a failed log write leaves the working tree as it was.
                 let now = Self.nowNs()
                 try tree.apply(ops, now: now) {
-                    try meta.write { db in try MetadataStore.appendStagedOps(db, commit.id, ops, nowNs: now) }
+                    try meta.write { db in try MetadataStore.appendStagedOps(db, repo, commit.id, ops, nowNs: now) }
                 }
             } catch {
                 if open == nil {
                     // The commit was opened for these ops only: remove it again.
                     try? meta.write { db in
                         try MetadataStore.setHead(db, repo, branch, commit.parent)
-                        try MetadataStore.deleteCommit(db, commit.id)
+                        try MetadataStore.deleteCommit(db, repo, commit.id)
                     }
-                    openTrees.withLock { $0[commit.id] = nil }
+                    openTrees.withLock { $0[Self.openKey(commit.repo, commit.id)] = nil }
                 }
                 throw error
             }
@@ -59,7 +59,7 @@ extension Store {
     private func openCommitLocked(repo: String, branch: String) throws -> CommitRow {
         let row = try meta.write { db -> CommitRow in
             let b = try MetadataStore.branch(db, repo, branch)
-            let parent = try b?.head.flatMap { try MetadataStore.commit(db, $0) }
+            let parent = try b?.head.flatMap { try MetadataStore.commit(db, repo, $0) }
             let id = CommitID.generate()
             let row = CommitRow(id: id, repo: repo, branch: branch, parent: parent?.id, root: nil, state: .open,
                                 origin: .user, description: Self.mountCommitDescription, started: Date(), finished: nil,
@@ -73,7 +73,7 @@ extension Store {
             return row
         }
         let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: row))
-        openTrees.withLock { $0[row.id] = tree }
+        openTrees.withLock { $0[Self.openKey(row.repo, row.id)] = tree }
         return row
     }
 
@@ -81,7 +81,7 @@ extension Store {
     public func branchHead(repo: String, branch: String) throws -> CommitRow? {
         try meta.read { db in
             guard let b = try MetadataStore.branch(db, repo, branch), let h = b.head else { return nil }
-            return try MetadataStore.commit(db, h)
+            return try MetadataStore.commit(db, repo, h)
         }
     }
 

@@ -59,7 +59,7 @@ public final class Store: Sendable {
         for c in open {
             let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: c))
             let count = try replayStagedOps(of: c, into: tree)
-            openTrees.withLock { $0[c.id] = tree }
+            openTrees.withLock { $0[Self.openKey(c.repo, c.id)] = tree }
             logger.info("restored open commit", metadata: ["repo": "\(c.repo)", "commit": "\(c.id)", "ops": "\(count)"])
         }
     }
@@ -68,14 +68,14 @@ public final class Store: Sendable {
     /// get back the same mtimes). Returns the number of ops.
     @discardableResult
     func replayStagedOps(of c: CommitRow, into tree: WorkingTree) throws -> Int {
-        let ops = try meta.read { try MetadataStore.stagedOps($0, c.id) }
+        let ops = try meta.read { try MetadataStore.stagedOps($0, c.repo, c.id) }
         for (op, now) in ops { try tree.apply(op, now: now != 0 ? now : Self.nowNs()) }
         return ops.count
     }
 
     func parentRoot(of c: CommitRow) throws -> ObjectHash? {
         guard let p = c.parent else { return nil }
-        guard let parent = try meta.read({ try MetadataStore.commit($0, p) }) else { return nil }
+        guard let parent = try meta.read({ try MetadataStore.commit($0, c.repo, p) }) else { return nil }
         guard let root = parent.root else {
             throw PFSError.precondition("commit \(c.id)'s parent \(p) is still open; finish it first")
         }
@@ -149,8 +149,8 @@ public final class Store: Sendable {
         let branches = try MetadataStore.branches(db, r.name)
         let sizeBranch = branches.first { $0.name == "master" } ?? (branches.count == 1 ? branches[0] : nil)
         var size: Int64 = 0
-        if let head = sizeBranch?.head, let c = try MetadataStore.commit(db, head) {
-            size = c.state == .open ? (openTree(c.id)?.size ?? c.size) : c.size
+        if let head = sizeBranch?.head, let c = try MetadataStore.commit(db, r.name, head) {
+            size = c.state == .open ? (openTree(c.repo, c.id)?.size ?? c.size) : c.size
         }
         return RepoInfo(name: r.name, description: r.description, created: r.created, sizeBytes: size,
                         branches: branches.map(\.name))
@@ -174,7 +174,7 @@ public final class Store: Sendable {
                 try MetadataStore.deleteRepo(db, name)
                 return ids
             }
-            openTrees.withLock { t in for id in ids { t[id] = nil } }
+            openTrees.withLock { t in for id in ids { t[Self.openKey(name, id)] = nil } }
         }
         finishEvents.notifyAll()
     }
@@ -193,7 +193,7 @@ public final class Store: Sendable {
                     guard head != nil else {
                         throw PFSError(.alreadyExists, "branch \"\(name)\" already exists in repo \"\(repo)\"; pass --head to move it")
                     }
-                    if let h = existing.head, let c = try MetadataStore.commit(db, h), c.state == .open {
+                    if let h = existing.head, let c = try MetadataStore.commit(db, repo, h), c.state == .open {
                         throw PFSError.precondition("branch \(repo)@\(name) has an open commit \(h); finish it (`pfs finish commit \(repo)@\(name)`) before moving the branch")
                     }
                     try MetadataStore.setHead(db, repo, name, headID)
@@ -238,5 +238,8 @@ public final class Store: Sendable {
         }
     }
 
-    func openTree(_ id: String) -> WorkingTree? { openTrees.withLock { $0[id] } }
+    func openTree(_ repo: String, _ id: String) -> WorkingTree? { openTrees.withLock { $0[Self.openKey(repo, id)] } }
+
+    /// Open working trees are keyed by repo and id: the commits of one commit set share their id.
+    static func openKey(_ repo: String, _ id: String) -> String { "\(repo)@\(id)" }
 }

@@ -14,10 +14,10 @@ import PFSCore
 /// | REPO  | `/`  | the whole repo |
 ///
 /// and Pachyderm's aliases, from its incrementality docs: `map` = BLOCK + DIFF, `reduce` = FILE + NONE,
-/// `global` = REPO + NONE. A method without incrementality (NONE) means each job recomputes everything, so the
+/// `global` = REPO + NONE (and 1.0's `incremental_reduce` = FILE + DIFF; 1.0's `"reduce": bool` input field). A method without incrementality (NONE) means each job recomputes everything, so the
 /// output starts empty (`overwriteOutput`). 1.4–1.6 inputs carry a `glob` instead of a method and behave like 2.x.
 extension SpecTranslator {
-    static let v1InputFields = ["repo", "name", "branch", "glob", "lazy", "method"]
+    static let v1InputFields = ["repo", "name", "branch", "glob", "lazy", "method", "reduce"]
     /// `runEmpty` (run a job even when the input's diff is empty) and `from` (start from a commit) have no
     /// counterpart: pfs runs a job for every input commit and skips unchanged datums.
     static let v1InputIgnored = ["run_empty", "from"]
@@ -74,7 +74,13 @@ extension SpecTranslator {
                 incremental = .none
             } else {
                 let partition: Partition
-                (partition, incremental) = try method(r)
+                if let reduce = try r.bool("reduce") {
+                    // 1.0: "reduce": true partitioned by files, false by blocks.
+                    if r.has("method") { throw r.error("reduce", "\"reduce\" is the 1.0 form of \"method\"; keep one") }
+                    (partition, incremental) = reduce ? (.file, .none) : (.block, .diff)
+                } else {
+                    (partition, incremental) = try method(r)
+                }
                 glob = partition == .block ? "/*" : "/"
                 if incremental == .none { impliedOverwrite = true }
             }
@@ -104,11 +110,16 @@ extension SpecTranslator {
             case "map": return (.block, .diff)
             case "reduce": return (.file, .none)
             case "global": return (.repo, .none)
+            case "incremental_reduce": return (.file, .diff)  // 1.0–1.1
             default:
-                throw context.error(path, f.value, "must be \"map\", \"reduce\", \"global\" or {\"partition\": \"BLOCK\"|\"FILE\"|\"REPO\", \"incremental\": \"NONE\"|\"DIFF\"|\"FILE\"}, got \"\(SpecNode.abbreviate(s))\"")
+                throw context.error(path, f.value, "must be \"map\", \"reduce\", \"global\", \"incremental_reduce\" or {\"partition\": \"BLOCK\"|\"FILE\"|\"REPO\", \"incremental\": \"NONE\"|\"DIFF\"|\"FILE\"}, got \"\(SpecNode.abbreviate(s))\"")
             }
         case .object:
-            let m = try ObjectReader(f.value, path: path, context: context, fields: ["partition", "incremental"])
+            // `incrementality` (a boolean) is the 1.0–1.1 spelling of `incremental`.
+            let m = try ObjectReader(f.value, path: path, context: context, fields: ["partition", "incremental", "incrementality"])
+            if m.has("incremental"), m.has("incrementality") {
+                throw m.error("incrementality", "\"incrementality\" is the 1.0 spelling of \"incremental\"; keep one")
+            }
             // Missing values are protobuf's zero values, as in Pachyderm 1.x: BLOCK and NONE.
             var partition = Partition.block
             if let p = try m.string("partition") {
@@ -118,8 +129,9 @@ extension SpecTranslator {
                 partition = value
             }
             var incremental = PFSInput.Incremental.none
-            if let i = m.field("incremental") {
-                let ipath = m.path(of: "incremental")
+            let incrementalName = m.has("incrementality") ? "incrementality" : "incremental"
+            if let i = m.field(incrementalName) {
+                let ipath = m.path(of: incrementalName)
                 switch i.value.value {
                 case .bool(let b):
                     incremental = b ? .diff : .none
