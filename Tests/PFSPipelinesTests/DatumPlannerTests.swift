@@ -480,6 +480,10 @@ final class DatumPlannerTests: DatumStoreTestCase {
         let datums = try DatumPlanner.plan(.cron(CronInput(name: "tick", spec: "@every 1m")), views: ["tick": v], salt: "")
         XCTAssertEqual(describe(datums), ["tick:/2024-01-01T00:00:00Z", "tick:/2024-01-01T00:01:00Z"])
         XCTAssertEqual(datums.first?.inputs.first?.repo, "pipe_tick")
+        // With the tick repo named in the spec.
+        var named = CronInput(name: "tick", spec: "@every 1m")
+        named.repo = "pipe_tick"
+        XCTAssertEqual(try DatumPlanner.plan(.cron(named), views: ["tick": v], salt: ""), datums)
     }
 
     // MARK: capture globs

@@ -607,7 +607,8 @@ final class SpecParserTests: XCTestCase {
 
     func testTransformErrors() {
         expectError(json(transform: #"{"cmd": []}"#), path: "transform.cmd", "must not be empty")
-        expectError(json(transform: #"{"cmd": "python3 /x.py"}"#), path: "transform.cmd", "expected a list of strings, got a string", "[\"python3 /x.py\"]")
+        expectError(json(transform: #"{"cmd": "python3 /x.py"}"#), path: "transform.cmd", "expected a list of strings, got a string", "[\"python3\", \"/x.py\"]")
+        expectError(json(transform: #"{"cmd": "sh"}"#), path: "transform.cmd", "[\"sh\"]")
         expectError(json(transform: #"{"cmd": ["sh", 1]}"#), path: "transform.cmd[1]", "expected a string, got a number (1)")
         expectError(json(transform: #"{"cmd": [""]}"#), path: "transform.cmd[0]", "must not be empty")
         expectError(json(transform: #"{"cmd": ["sh"], "err_stdin": ["x"]}"#), path: "transform.err_stdin", "set err_cmd")
@@ -671,7 +672,7 @@ final class SpecParserTests: XCTestCase {
         XCTAssertEqual(renamed.input.pfsInputs.map(\.name), ["data", "all"])
     }
 
-    func testJoinAndGroupNeedKeys() {
+    func testJoinAndGroupNeedKeys() throws {
         expectError(json(input: #"{"join": [{"pfs": {"repo": "a", "glob": "/(*)", "join_on": "$1"}}, {"pfs": {"repo": "b", "glob": "/(*)"}}]}"#),
                     path: "input.join[1].pfs.join_on", "required in a join", "\"$1\"")
         expectError(json(input: #"{"group": [{"pfs": {"repo": "a", "glob": "/(*)"}}]}"#), path: "input.group[0].pfs.group_by", "required in a group")
@@ -679,7 +680,12 @@ final class SpecParserTests: XCTestCase {
         expectError(json(input: #"{"join": [{"cross": [{"pfs": {"repo": "a", "glob": "/"}}]}]}"#), path: "input.join[0]", "must be a pfs input with \"join_on\"")
         expectError(json(input: #"{"join": [{"pfs": {"repo": "a", "glob": "/(*)", "join_on": "$2"}}]}"#), path: "input.join[0].pfs.join_on", "capture group 2", "1 capture group")
         expectError(json(input: #"{"join": [{"pfs": {"repo": "a", "glob": "/*", "join_on": "$1"}}]}"#), path: "input.join[0].pfs.join_on", "no capture groups", "\"/(*).txt\"")
-        expectError(json(input: #"{"group": [{"pfs": {"repo": "a", "glob": "/(*)", "group_by": "$x"}}]}"#), path: "input.group[0].pfs.group_by", "capture group number")
+        expectError(json(input: #"{"group": [{"pfs": {"repo": "a", "glob": "/(*)", "group_by": "$x"}}]}"#), path: "input.group[0].pfs.group_by", "capture group number", "$$")
+        expectError(json(input: #"{"group": [{"pfs": {"repo": "a", "glob": "/(*)", "group_by": "${1"}}]}"#), path: "input.group[0].pfs.group_by", "capture group number")
+        expectError(json(input: #"{"group": [{"pfs": {"repo": "a", "glob": "/(*)", "group_by": "${2}"}}]}"#), path: "input.group[0].pfs.group_by", "capture group 2")
+        // $0 (the whole path), ${N} and $$ (a literal $) are keys too, as the datum planner reads them.
+        let keys = try parseOne(json(input: #"{"group": [{"pfs": {"repo": "a", "glob": "/(*)/(*)", "group_by": "$$-${2}-$1-$0"}}]}"#))
+        XCTAssertEqual(keys.input.pfsInputs.first?.groupBy, "$$-${2}-$1-$0")
     }
 
     func testUnknownFieldsAndSuggestions() {

@@ -68,6 +68,44 @@ public final class MetadataStore: Sendable {
             // The time each op was applied at: a replay after a restart gives directories the same mtimes.
             try db.execute(sql: "ALTER TABLE staged_ops ADD COLUMN now_ns INTEGER NOT NULL DEFAULT 0")
         }
+        m.registerMigration("v3: branch provenance, pipelines, jobs, datums") { db in
+            // A branch's provenance: the branches its commits are computed from (a pipeline's inputs).
+            try db.execute(sql: """
+                ALTER TABLE branches ADD COLUMN provenance TEXT NOT NULL DEFAULT '[]';
+                CREATE TABLE pipelines (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    spec TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    reason TEXT NOT NULL DEFAULT '',
+                    salt TEXT NOT NULL,
+                    created REAL NOT NULL,
+                    updated REAL NOT NULL);
+                CREATE TABLE jobs (
+                    pipeline TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    info TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (pipeline, id));
+                CREATE INDEX jobs_seq ON jobs(seq);
+                CREATE TABLE datums (
+                    pipeline TEXT NOT NULL,
+                    job TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    info TEXT NOT NULL,
+                    PRIMARY KEY (pipeline, job, id));
+                CREATE TABLE datum_outputs (
+                    pipeline TEXT NOT NULL,
+                    datum TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    entry BLOB NOT NULL,
+                    PRIMARY KEY (pipeline, datum, path));
+                CREATE INDEX datum_outputs_path ON datum_outputs(pipeline, path);
+                """)
+        }
         return m
     }
 
@@ -110,6 +148,8 @@ public struct BranchRow: Sendable {
     public var name: String
     public var head: String?
     public var created: Date
+    /// The branches this branch's commits are computed from.
+    public var provenance: [BranchRef] = []
 }
 
 public struct CommitRow: Sendable {
@@ -185,7 +225,18 @@ extension MetadataStore {
     }
 
     private static func branchRow(_ row: Row) -> BranchRow {
-        BranchRow(repo: row["repo"], name: row["name"], head: row["head"], created: Date(timeIntervalSince1970: row["created"]))
+        let prov: String = row["provenance"] ?? "[]"
+        return BranchRow(repo: row["repo"], name: row["name"], head: row["head"], created: Date(timeIntervalSince1970: row["created"]),
+                         provenance: (try? JSONDecoder().decode([BranchRef].self, from: Data(prov.utf8))) ?? [])
+    }
+
+    static func setProvenance(_ db: Database, _ repo: String, _ branch: String, _ prov: [BranchRef]) throws {
+        let json = String(decoding: try JSONEncoder().encode(prov), as: UTF8.self)
+        try db.execute(sql: "UPDATE branches SET provenance = ? WHERE repo = ? AND name = ?", arguments: [json, repo, branch])
+    }
+
+    static func allBranches(_ db: Database) throws -> [BranchRow] {
+        try Row.fetchAll(db, sql: "SELECT * FROM branches ORDER BY repo, name").map(branchRow)
     }
 
     // MARK: commits

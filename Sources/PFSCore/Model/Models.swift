@@ -38,6 +38,14 @@ public enum CommitOrigin: String, Codable, Sendable {
     case auto
 }
 
+/// A branch of a repo.
+public struct BranchRef: Codable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var repo: String
+    public var branch: String
+    public init(repo: String, branch: String) { self.repo = repo; self.branch = branch }
+    public var description: String { "\(repo)@\(branch)" }
+}
+
 public struct CommitRefInfo: Codable, Sendable, Equatable, Hashable {
     public var repo: String
     public var branch: String?

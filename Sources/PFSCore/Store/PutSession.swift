@@ -58,6 +58,9 @@ public final class PutSession: @unchecked Sendable {
         public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     }
 
+    /// Every ancestor of a path in `pending` (may also hold stale ones: it only decides whether to scan).
+    private var pendingParents = Set<NameKey>()
+
     private func current(_ path: String) throws -> TreeEntry? {
         try state(path).entry
     }
@@ -189,10 +192,18 @@ public final class PutSession: @unchecked Sendable {
 
     private func record(_ op: StagedOp, path: String, state: TreeEntry?) {
         ops.append(op)
-        // Anything below a replaced or deleted path is decided by that path now; drop stale children.
-        let prefix = Array((path == "/" ? "/" : path + "/").utf8)
-        for k in pending.keys where k.name.utf8.starts(with: prefix) { pending[k] = nil }
+        // Anything below a replaced or deleted path is decided by that path now; drop stale children. Only
+        // paths known to have pending children are scanned, so a put of many files stays linear.
+        if path == "/" || pendingParents.contains(NameKey(path)) {
+            let prefix = Array((path == "/" ? "/" : path + "/").utf8)
+            for k in pending.keys where k.name.utf8.starts(with: prefix) { pending[k] = nil }
+        }
         pending[NameKey(path)] = .some(state)
+        var parent = Names.components(path).dropLast()
+        while !parent.isEmpty {
+            guard pendingParents.insert(NameKey("/" + parent.joined(separator: "/"))).inserted else { break }
+            parent = parent.dropLast()
+        }
     }
 
     /// Makes the content durable, then applies every change atomically. Returns what was written where.
@@ -307,6 +318,7 @@ extension Store {
                     } else {
                         try MetadataStore.setHead(db, s.repo, branch, id)
                     }
+                    try propagate(db, from: row)
                 }
                 return (id, true)
             }

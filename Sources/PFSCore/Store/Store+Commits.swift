@@ -164,6 +164,7 @@ extension Store {
             try meta.write { db in
                 try MetadataStore.markFinished(db, repo, c.id, root: written.root, size: written.size, finished: Date(),
                                                description: description)
+                try propagate(db, from: c)
             }
             openTrees.withLock { $0[Self.openKey(c.repo, c.id)] = nil }
             return try meta.read { db in try MetadataStore.commit(db, repo, c.id) }

@@ -57,7 +57,13 @@ public final class Store: Sendable {
     private func restoreOpenCommits() throws {
         let open = try meta.read { try MetadataStore.openCommits($0) }
         for c in open {
-            let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: c))
+            // An output commit whose parent is still open gets its tree when its job starts.
+            let base: ObjectHash?
+            do { base = try parentRoot(of: c) } catch {
+                if c.origin == .auto { continue }
+                throw error
+            }
+            let tree = try WorkingTree(trees: trees, baseRoot: base)
             let count = try replayStagedOps(of: c, into: tree)
             openTrees.withLock { $0[Self.openKey(c.repo, c.id)] = tree }
             logger.info("restored open commit", metadata: ["repo": "\(c.repo)", "commit": "\(c.id)", "ops": "\(count)"])

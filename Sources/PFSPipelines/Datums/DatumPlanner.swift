@@ -78,7 +78,8 @@ extension DatumPlanner {
                 return try pfs(p)
             case .cron(let c):
                 // Pachyderm feeds a cron input as the tick repo with glob `/*`: each tick file is one datum.
-                var p = PFSInput(name: c.name, repo: views[c.name]?.commit?.repo ?? c.name, glob: "/*")
+                // `repo` nil means `<pipeline>_<name>`, which the planner does not know: the view's repo is it.
+                var p = PFSInput(name: c.name, repo: c.repo ?? views[c.name]?.commit?.repo ?? c.name, glob: "/*")
                 p.branch = views[c.name]?.commit?.branch ?? "master"
                 return try pfs(p)
             case .cross(let children):

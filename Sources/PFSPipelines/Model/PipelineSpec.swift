@@ -1,7 +1,7 @@
 import Foundation
 
 /// One pipeline, in the internal model every spec dialect is translated to (Pachyderm 2.x fields; 1.x and 1.7
-/// forms are mapped onto it by `SpecParser`, see docs/pipelines.md).
+/// forms are mapped onto it by `SpecParser`, see docs/pipeline-spec.md).
 public struct PipelineSpec: Codable, Sendable, Equatable {
     public var name: String
     public var description: String = ""

@@ -194,7 +194,9 @@ enum Value {
         guard case .array(let items) = node.value else {
             var message = "expected a list of strings, got \(node.kindDescription)"
             if case .string(let s) = node.value {
-                message += "; write it as a list, e.g. [\"\(SpecNode.abbreviate(s))\"]"
+                let words = s.split(separator: " ", omittingEmptySubsequences: true)
+                let list = words.map { "\"\(SpecNode.abbreviate(String($0)))\"" }.joined(separator: ", ")
+                message += "; write it as a list, e.g. [\(list)]"
             }
             throw context.error(path, node, message)
         }

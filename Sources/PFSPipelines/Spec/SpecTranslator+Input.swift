@@ -149,15 +149,13 @@ extension SpecTranslator {
             if r.has("glob") { throw r.error("glob", "must not be empty: \(globHelp)") }
             throw r.missing("glob", "required: \(globHelp)")
         }
+        // CaptureGlob is what the datum planner matches with: it checks the glob (via PFSCore's Glob) and its
+        // capture groups `( … )` the same way here as at planning time.
+        let captures: Int
         do {
-            _ = try Glob(glob)
+            captures = try CaptureGlob(glob).groupCount
         } catch {
             throw r.error("glob", "\(error)")
-        }
-        let captures: Int
-        switch Self.captureGroups(glob) {
-        case .success(let n): captures = n
-        case .failure(.message(let m)): throw r.error("glob", m)
         }
 
         var pfs = PFSInput(name: name, repo: repo, branch: branch, glob: glob)
@@ -202,40 +200,30 @@ extension SpecTranslator {
         }
     }
 
-    /// Number of capture groups `( … )` in a glob (Pachyderm's join/group syntax).
-    static func captureGroups(_ glob: String) -> Result<Int, ResourceQuantity.Failure> {
-        var depth = 0
-        var count = 0
-        var escaped = false
-        for ch in glob {
-            if escaped { escaped = false; continue }
-            switch ch {
-            case "\\": escaped = true
-            case "(":
-                depth += 1
-                count += 1
-            case ")":
-                depth -= 1
-                if depth < 0 { return .failure(.message("glob \"\(glob)\" has a ')' without a matching '('")) }
-            default: break
-            }
-        }
-        if depth != 0 { return .failure(.message("glob \"\(glob)\" has a '(' without a matching ')'")) }
-        return .success(count)
-    }
-
+    /// `$N` and `${N}` in a join/group key must name a capture group of the glob (`$0` is the whole path, `$$` a
+    /// literal `$`), as `CaptureGlob.key` reads them.
     private func checkCaptureReferences(_ key: String, field: String, glob: String, captures: Int, _ r: ObjectReader) throws(SpecError) {
-        var chars = key[...]
-        while let dollar = chars.firstIndex(of: "$") {
-            let digits = chars[chars.index(after: dollar)...].prefix(while: { $0.isASCII && $0.isNumber })
-            chars = chars[chars.index(after: dollar)...]
-            guard let n = Int(digits) else {
-                throw r.error(field, "'$' must be followed by a capture group number, e.g. \"$1\"")
+        let t = Array(key.unicodeScalars)
+        var i = 0
+        while i < t.count {
+            guard t[i] == "$" else { i += 1; continue }
+            var j = i + 1
+            var braced = false
+            if j < t.count, t[j] == "$" { i = j + 1; continue }
+            if j < t.count, t[j] == "{" { braced = true; j += 1 }
+            var digits = ""
+            while j < t.count, t[j].isASCII, ("0"..."9").contains(t[j]) { digits.unicodeScalars.append(t[j]); j += 1 }
+            if braced {
+                if j < t.count, t[j] == "}" { j += 1 } else { digits = "" }
             }
-            guard n >= 1, n <= captures else {
+            guard let n = Int(digits) else {
+                throw r.error(field, "'$' must be followed by a capture group number (\"$1\" or \"${1}\"); write \"$$\" for a literal '$'")
+            }
+            guard n <= captures else {
                 let groups = captures == 0 ? "no capture groups" : "\(captures) capture group\(captures == 1 ? "" : "s")"
                 throw r.error(field, "\"$\(n)\" refers to capture group \(n), but the glob \"\(glob)\" has \(groups); put the part of the path to match in parentheses, e.g. \"/(*).txt\"")
             }
+            i = j
         }
     }
 

@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+@testable import PFSCore
+
+final class ProvenanceTests: StoreTestCase {
+    private func put(_ store: Store, _ repo: String, _ ref: String, _ path: String, _ text: String) throws -> PutResult {
+        let s = try store.beginPut(repo: repo, ref: ref)
+        try s.putFile(path: path, Array(text.utf8))
+        return try s.commit()
+    }
+
+    func testFinishingAnInputCommitOpensTheWholeCommitSetWithOneId() async throws {
+        let store = try openStore()
+        for r in ["a", "b", "out1", "out2"] { try store.createRepo(r) }
+        _ = try put(store, "b", "master", "/b.txt", "bee")
+        let bHead = try store.inspectCommit(repo: "b", ref: "master").id
+        try store.setBranchProvenance(repo: "out1", branch: "master", upstream: [BranchRef(repo: "a", branch: "master")])
+        try store.setBranchProvenance(repo: "out2", branch: "master",
+                                      upstream: [BranchRef(repo: "out1", branch: "master"), BranchRef(repo: "b", branch: "master")])
+        let x = try put(store, "a", "master", "/a.txt", "ay").commit
+
+        let o1 = try store.inspectCommit(repo: "out1", ref: "master")
+        let o2 = try store.inspectCommit(repo: "out2", ref: "master")
+        XCTAssertEqual(o1.id, x, "downstream commits share the input commit's id")
+        XCTAssertEqual(o2.id, x)
+        XCTAssertEqual(o1.state, .open)
+        XCTAssertEqual(o1.origin, .auto)
+        XCTAssertEqual(o1.provenance, [CommitRefInfo(repo: "a", branch: "master", id: x)])
+        XCTAssertEqual(Set(o2.provenance), [CommitRefInfo(repo: "out1", branch: "master", id: x),
+                                            CommitRefInfo(repo: "b", branch: "master", id: bHead)])
+        // The set is not done until the outputs are.
+        await assertTimesOut(store, "a", x)
+
+        for repo in ["out1", "out2"] {
+            try store.prepareOutputCommit(repo: repo, id: x)
+            _ = try put(store, repo, x, "/result", "done")
+            try store.finishCommit(repo: repo, ref: x)
+        }
+        let set = try await store.waitCommit(repo: "a", ref: x, timeout: .seconds(5))
+        XCTAssertEqual(Set(set.map(\.repo)), ["a", "out1", "out2"])
+        XCTAssertTrue(set.allSatisfy { $0.state == .finished && $0.id == x })
+        // A commit to b alone opens out2 only (out1 does not come from b).
+        let y = try put(store, "b", "master", "/b2.txt", "more").commit
+        XCTAssertEqual(try store.inspectCommit(repo: "out2", ref: "master").id, y)
+        XCTAssertEqual(try store.inspectCommit(repo: "out1", ref: "master").id, x)
+    }
+
+    private func assertTimesOut(_ store: Store, _ repo: String, _ id: String, file: StaticString = #filePath, line: UInt = #line) async {
+        do {
+            _ = try await store.waitCommit(repo: repo, ref: id, timeout: .milliseconds(100))
+            XCTFail("wait returned while outputs were open", file: file, line: line)
+        } catch let e as PFSError {
+            XCTAssertEqual(e.code, .timeout, file: file, line: line)
+        } catch { XCTFail("\(error)", file: file, line: line) }
+    }
+
+    func testProvenanceCyclesAreRefused() throws {
+        let store = try openStore()
+        for r in ["a", "b"] { try store.createRepo(r) }
+        try store.setBranchProvenance(repo: "b", branch: "master", upstream: [BranchRef(repo: "a", branch: "master")])
+        assertPFSError(.invalidArgument,
+                       try store.setBranchProvenance(repo: "a", branch: "master", upstream: [BranchRef(repo: "b", branch: "master")]))
+    }
+
+    func testOutputCommitWhoseParentIsOpenWaitsForItsJob() throws {
+        let store = try openStore()
+        for r in ["in", "out"] { try store.createRepo(r) }
+        try store.setBranchProvenance(repo: "out", branch: "master", upstream: [BranchRef(repo: "in", branch: "master")])
+        let x = try put(store, "in", "master", "/1", "one").commit
+        let y = try put(store, "in", "master", "/2", "two").commit
+        let oy = try store.inspectCommit(repo: "out", ref: y)
+        XCTAssertEqual(oy.parent, x, "the second output commit's parent is the first, still open")
+        // Restarting with both open must work (the second has no tree until its job).
+        let reopened = try openStore()
+        try reopened.prepareOutputCommit(repo: "out", id: x)
+        try reopened.finishCommit(repo: "out", ref: x)
+        try reopened.prepareOutputCommit(repo: "out", id: y)
+        try reopened.finishCommit(repo: "out", ref: y)
+        XCTAssertEqual(try reopened.inspectCommit(repo: "out", ref: "master").state, .finished)
+    }
+}
