@@ -39,6 +39,7 @@ let package = Package(
             name: "PFSPipelines",
             dependencies: [
                 "PFSCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -48,7 +49,7 @@ let package = Package(
         .target(
             name: "PFSFuse",
             dependencies: [
-                "PFSCore", "CFuse3",
+                "PFSCore", "PFSPipelines", "CFuse3",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "PFSServer",
             dependencies: [
-                "PFSCore",
+                "PFSCore", "PFSPipelines",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -80,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "pfsmount",
             dependencies: [
-                "PFSServer", "PFSCore", "PFSFuse",
+                "PFSServer", "PFSCore", "PFSFuse", "PFSPipelines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

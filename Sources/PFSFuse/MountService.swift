@@ -15,6 +15,8 @@ public struct MountOptions: Sendable {
     public var allowOther = false
     /// Threads serving kernel requests.
     public var threads: UInt32 = 8
+    /// Finish the commits a crashed mount left open (the user's mount does; the scheduler's views mount not).
+    public var recoverCommits = true
     public init(mountpoint: String) { self.mountpoint = mountpoint }
 }
 
@@ -51,7 +53,7 @@ public final class MountService: Service, @unchecked Sendable {
     public func run() async throws {
         let path = options.mountpoint
         Self.recoverStaleMount(path, logger: logger)
-        fs.finishRecoveredCommits()
+        if options.recoverCommits { fs.finishRecoveredCommits() }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import CFuse3
 import PFSCore
+import PFSPipelines
 #if canImport(Glibc)
 import Glibc
 #endif

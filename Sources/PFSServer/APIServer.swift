@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PFSCore
+import PFSPipelines
 import Synchronization
 
 /// The daemon's HTTP/JSON API (docs/api/README.md) over a store. Store calls block (SQLite, file I/O,
@@ -14,12 +15,15 @@ public struct APIServer: Sendable {
     let pool: NIOThreadPool
     let logger: Logger
     let control: DaemonControl
+    let pipelines: PipelineManager?
 
-    public init(store: Store, pool: NIOThreadPool, logger: Logger, control: DaemonControl = DaemonControl()) {
+    public init(store: Store, pool: NIOThreadPool, logger: Logger, control: DaemonControl = DaemonControl(),
+                pipelines: PipelineManager? = nil) {
         self.store = store
         self.pool = pool
         self.logger = logger
         self.control = control
+        self.pipelines = pipelines
     }
 
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -216,6 +220,7 @@ public struct APIServer: Sendable {
             return json(try await blocking { try store.fsck(verify: verify) })
         }
         api.post("gc") { _, _ in json(try await blocking { try store.gc() }) }
+        addPipelineRoutes(api)
         return router
     }
 

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PFSCore
+import PFSPipelines
 import ServiceLifecycle
 
 /// Everything `pfsmount` needs to run: where the data lives and where to listen.
@@ -63,7 +64,8 @@ public final class Daemon: Sendable {
     }
 
     /// Serves until SIGTERM/SIGINT (or until `extraServices` end). `onReady` runs once the socket listens.
-    public func run(extraServices: [any Service] = [], onReady: (@Sendable () -> Void)? = nil) async throws {
+    public func run(extraServices: [any Service] = [], pipelines: PipelineManager? = nil,
+                    onReady: (@Sendable () -> Void)? = nil) async throws {
         let socket = config.socketPath
         guard socket.utf8.count < 104 else {
             throw PFSError.invalid("socket path \(socket) is too long for a Unix socket (limit 103 bytes); pass a shorter --socket or --data-dir")
@@ -73,7 +75,7 @@ public final class Daemon: Sendable {
         let pool = NIOThreadPool(numberOfThreads: config.workerThreads)
         pool.start()
         let control = DaemonControl(mountpoint: config.mountpoint)
-        let api = APIServer(store: store, pool: pool, logger: logger, control: control)
+        let api = APIServer(store: store, pool: pool, logger: logger, control: control, pipelines: pipelines)
         let logger = self.logger
         let app = Application(
             router: api.makeRouter(),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PFSCore
 import PFSFuse
+import PFSPipelines
 import PFSServer
 import ServiceLifecycle
 import Synchronization
@@ -46,6 +47,9 @@ struct PFSMountCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .customLong("no-pipelines"), help: "Do not run pipelines (no scheduler, no worker views).")
+    var noPipelines = false
+
     @Flag(help: "Print a line 'ready' on stdout once the API is being served (for scripts and tests).")
     var announce = false
 
@@ -84,7 +88,13 @@ struct PFSMountCommand: AsyncParsableCommand {
             let daemon = try Daemon(config: config, logger: logger)
             let announce = self.announce
             // "ready" once the API serves and, when mounting, the filesystem is mounted.
-            let pending = Mutex(mountAt == nil ? 1 : 2)
+            let runner = BubblewrapRunner()
+            let pipelinesOn = !noPipelines && (try? runner.validate(image: nil)) != nil
+                && access("/dev/fuse", R_OK | W_OK) == 0
+            if !noPipelines && !pipelinesOn {
+                logger.warning("pipelines are off: they need bubblewrap (apt-get install bubblewrap) and /dev/fuse")
+            }
+            let pending = Mutex(1 + (mountAt == nil ? 0 : 1) + (pipelinesOn ? 1 : 0))
             let ready: @Sendable () -> Void = {
                 let left = pending.withLock { n -> Int in n -= 1; return n }
                 if left == 0 {
@@ -101,7 +111,20 @@ struct PFSMountCommand: AsyncParsableCommand {
                 mo.allowOther = allowOther
                 services.append(MountService(fs: fs, options: mo, logger: logger, onMounted: ready))
             }
-            try await daemon.run(extraServices: services, onReady: ready)
+            var manager: PipelineManager?
+            if pipelinesOn {
+                var viewOptions = PFSFileSystem.Options()
+                viewOptions.viewsOnly = true
+                let viewsFS = try PFSFileSystem(store: daemon.store, options: viewOptions, logger: logger)
+                let viewsPath = config.dataDir.appendingPathComponent("run/views").path
+                var vo = MountOptions(mountpoint: viewsPath)
+                vo.recoverCommits = false
+                services.append(MountService(fs: viewsFS, options: vo, logger: logger, onMounted: ready))
+                let scheduler = try Scheduler(store: daemon.store, views: viewsFS, viewsPath: viewsPath, runner: runner, logger: logger)
+                services.append(scheduler)
+                manager = PipelineManager(store: daemon.store, runner: runner, logDir: scheduler.logDir)
+            }
+            try await daemon.run(extraServices: services, pipelines: manager, onReady: ready)
         } catch let e as PFSError {
             FileHandle.standardError.write(Data("pfsmount: \(e.message)\n".utf8))
             throw ExitCode(1)

@@ -72,12 +72,13 @@ final class CommandRunTests: XCTestCase {
         XCTAssertEqual(status, 0)
         let reqs = daemon.requests
         XCTAssertEqual(reqs.map { "\($0.method) \($0.uri)" }, [
+            "GET /v1/repos/data/branches/master",  // does the branch exist (to remove it again if the put fails)?
             "POST /v1/repos/data/commits",
             "PUT /v1/repos/data/files?ref=\(id)",
             "POST /v1/repos/data/commit/finish?ref=\(id)",
         ])
-        XCTAssertEqual(reqs[0].bodyString, #"{"branch":"master"}"#)
-        let records = try decodePutStream(reqs[1].body)
+        XCTAssertEqual(reqs[1].bodyString, #"{"branch":"master"}"#)
+        let records = try decodePutStream(reqs[2].body)
         XCTAssertEqual(records.map(\.op), ["append"])
         XCTAssertEqual(records.map(\.path), ["/sales"])
         XCTAssertEqual(records[0].data, Array("1,2\n".utf8))
@@ -87,9 +88,10 @@ final class CommandRunTests: XCTestCase {
         let id = "0123456789abcdef0123456789abcdef"
         let daemon = try FakeDaemon(socketPath: socketPath) { r in
             switch (r.method, r.path) {
+            case ("GET", "/v1/repos/data/branches/master"): return .error("NOT_FOUND", "no branch", status: 404)
             case ("POST", "/v1/repos/data/commits"): return .json(APIClientTests.commitJSON, status: 201)
             case ("PUT", "/v1/repos/data/files"): return .error("NO_SPACE", "disk full", status: 507)
-            case ("DELETE", "/v1/repos/data/commit"): return .noContent
+            case ("DELETE", "/v1/repos/data/commit"), ("DELETE", "/v1/repos/data/branches/master"): return .noContent
             default: return .error("INTERNAL", "unexpected", status: 500)
             }
         }
@@ -98,10 +100,13 @@ final class CommandRunTests: XCTestCase {
         _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
         let status = await run("put-file", "data", "master", "-c", "-f", file)
         XCTAssertEqual(status, PFSExitCode.io.rawValue)
+        // The branch did not exist before: starting the commit made it, so it goes too.
         XCTAssertEqual(daemon.requests.map { "\($0.method) \($0.uri)" }, [
+            "GET /v1/repos/data/branches/master",
             "POST /v1/repos/data/commits",
             "PUT /v1/repos/data/files?ref=\(id)",
             "DELETE /v1/repos/data/commit?ref=\(id)",
+            "DELETE /v1/repos/data/branches/master",
         ])
     }
 

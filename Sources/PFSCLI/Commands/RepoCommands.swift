@@ -99,7 +99,8 @@ extension PFSCommand {
             commandName: "repo",
             abstract: "Delete repos.",
             discussion: """
-                A repo that has commits is only deleted with --force. --all deletes every repo.
+                Deletes the repo with its branches and commits (`pfs gc` frees their data). A repo whose commits \
+                are a pipeline's inputs is only deleted with --force. --all deletes every repo.
 
                 Examples:
                   pfs delete repo scratch
@@ -108,7 +109,7 @@ extension PFSCommand {
                 """)
 
         @Argument(help: "The repos to delete.") var names: [String] = []
-        @Flag(name: [.customShort("f"), .customLong("force")], help: "Delete the repo even if it has commits.")
+        @Flag(name: [.customShort("f"), .customLong("force")], help: "Delete the repo even if other repos' commits were computed from it.")
         var force = false
         @Flag(name: [.customShort("a"), .customLong("all")], help: "Delete all repos.")
         var all = false
@@ -214,7 +215,7 @@ extension PFSCommand {
                 """)
 
         @Argument(help: "The repos to delete.") var names: [String] = []
-        @Flag(name: [.customShort("f"), .customLong("force")], help: "Delete the repo even if it has commits.")
+        @Flag(name: [.customShort("f"), .customLong("force")], help: "Delete the repo even if other repos' commits were computed from it.")
         var force = false
         @Flag(name: [.customShort("a"), .customLong("all")], help: "Delete all repos.")
         var all = false

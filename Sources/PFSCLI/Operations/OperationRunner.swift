@@ -178,8 +178,9 @@ public struct OperationRunner: Sendable {
 
         var result: PutResult
         if request.startCommit {
-            // 1.x `put-file -c`: start a commit, put into it, finish it. If the put fails the commit is removed,
-            // so a failed command leaves nothing behind.
+            // 1.x `put-file -c`: start a commit, put into it, finish it. If the put fails the commit is removed
+            // (and the branch, if starting the commit created it), so a failed command leaves nothing behind.
+            let branchExisted = (try? await client.inspectBranch(repo: request.repo, branch: request.ref)) != nil
             let commit = try await client.startCommit(repo: request.repo, branch: request.ref, parent: nil,
                                                       description: request.description)
             do {
@@ -188,6 +189,7 @@ public struct OperationRunner: Sendable {
                 result.finished = true
             } catch {
                 try? await client.deleteCommit(repo: request.repo, ref: commit.id)
+                if !branchExisted { try? await client.deleteBranch(repo: request.repo, branch: request.ref) }
                 throw error
             }
         } else {

@@ -127,6 +127,24 @@ public final class PutSession: @unchecked Sendable {
         try close(w)
     }
 
+    /// Puts an entry as it is (a file by its chunks, a directory by its tree): nothing is copied.
+    public func putEntry(path rawPath: String, _ entry: TreeEntry) throws {
+        let path = try Names.cleanPath(rawPath)
+        guard path != "/" else { throw PFSError.invalid("an entry needs a path inside the commit") }
+        if entry.kind == .file, let chunks = entry.chunks {
+            try store.trees.storeManifestIfNeeded(FileContent(chunks: chunks, size: entry.size), batch: batch)
+        }
+        let e = entry.renamed(Names.components(path).last!)
+        record(.put(path: path, entry: e), path: path, state: e)
+        files += 1
+        bytes += e.size
+    }
+
+    /// The entry at `path` as this session sees it (its own changes over the commit written into).
+    public func entry(at rawPath: String) throws -> TreeEntry? {
+        try current(try Names.cleanPath(rawPath))
+    }
+
     public func delete(path rawPath: String, recursive: Bool = true) throws {
         let path = try Names.cleanPath(rawPath)
         guard try current(path) != nil else {

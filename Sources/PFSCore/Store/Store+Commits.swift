@@ -65,6 +65,9 @@ extension Store {
             let max = limit.map { $0 <= 0 ? Int.max : $0 } ?? Int.max
             var start: String?
             if let branch {
+                // A branch without commits has an empty history (as `master` does below), not a missing commit.
+                let parsed = try CommitRef.parseRef(branch)
+                if parsed.ancestry == 0, let b = try MetadataStore.branch(db, repo, parsed.base), b.head == nil { return [] }
                 start = try resolve(db, repo: repo, ref: branch).id
             } else if !all, let master = try MetadataStore.branch(db, repo, "master") {
                 start = master.head

@@ -111,3 +111,33 @@ extension Store {
         try meta.read { db in try MetadataStore.allBranches(db).filter { !$0.provenance.isEmpty } }
     }
 }
+
+extension Store {
+    /// Opens a commit on a branch with provenance from the current heads of its upstream branches (a pipeline
+    /// was created or updated: process what is already there). Returns the new commit's id, or nil when no
+    /// upstream has a finished commit yet or the branch already has an open commit.
+    @discardableResult
+    public func triggerBranch(repo: String, branch: String) throws -> String? {
+        try locked {
+            try meta.write { db -> String? in
+                guard let b = try MetadataStore.branch(db, repo, branch), !b.provenance.isEmpty else { return nil }
+                if let h = b.head, let head = try MetadataStore.commit(db, repo, h), head.state == .open { return nil }
+                var prov: [CommitRefInfo] = []
+                for u in b.provenance {
+                    let head = try MetadataStore.branch(db, u.repo, u.branch)?.head
+                    if let head, let c = try MetadataStore.commit(db, u.repo, head), c.state == .open { return nil }
+                    prov.append(CommitRefInfo(repo: u.repo, branch: u.branch, id: head ?? ""))
+                }
+                guard prov.contains(where: { !$0.id.isEmpty }) else { return nil }
+                let id = CommitID.generate()
+                let parent = try b.head.flatMap { try MetadataStore.commit(db, repo, $0) }
+                try MetadataStore.insertCommit(db, CommitRow(id: id, repo: repo, branch: branch, parent: parent?.id, root: nil,
+                                                             state: .open, origin: .auto, description: "", started: Date(),
+                                                             finished: nil, size: parent?.size ?? 0, commitSet: id,
+                                                             provenance: prov, seq: try MetadataStore.nextSeq(db)))
+                try MetadataStore.setHead(db, repo, branch, id)
+                return id
+            }
+        }
+    }
+}

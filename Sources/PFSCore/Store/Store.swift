@@ -127,6 +127,9 @@ public final class Store: Sendable {
                         throw PFSError(.alreadyExists, "repo \"\(name)\" already exists; use `pfs update repo \(name) -d ...` to change its description, or choose another name")
                     }
                     try MetadataStore.setRepoDescription(db, name, description)
+                } else if update {
+                    // Updating names an existing repo: a typo must not create a new one.
+                    throw PFSError.notFound("repo \"\(name)\" not found; list repos with `pfs list repo` or create it with `pfs create repo \(name)`")
                 } else {
                     try MetadataStore.insertRepo(db, RepoRow(name: name, description: description, created: Date()))
                 }

@@ -29,12 +29,26 @@ public struct BubblewrapRunner: Runner {
 
     /// The bwrap command line for an invocation (exposed for tests).
     public func arguments(_ w: WorkerInvocation) -> [String] {
-        var a = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run"]
+        // A fresh root: every top-level directory of the host bound read-only (so /pfs can exist even though
+        // the host has none), then made read-only itself.
+        var a = ["--tmpfs", "/"]
+        let skip: Set<String> = ["proc", "dev", "sys", "tmp", "run", "pfs", "lost+found"]
+        let top = ((try? FileManager.default.contentsOfDirectory(atPath: "/")) ?? []).sorted()
+        for name in top where !skip.contains(name) {
+            let path = "/" + name
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                a += ["--symlink", target, path]
+            } else {
+                a += ["--ro-bind", path, path]
+            }
+        }
+        a += ["--ro-bind", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run"]
         for h in w.hidden where FileManager.default.fileExists(atPath: h) { a += ["--tmpfs", h] }
         a += ["--bind", w.scratch, "/tmp", "--tmpfs", "/pfs"]
         for m in w.mounts {
             a += ["--dir", m.target, m.readOnly ? "--ro-bind" : "--bind", m.source, m.target]
         }
+        a += ["--remount-ro", "/"]
         a += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         if !w.network { a += ["--unshare-net"] }
         a += ["--chdir", w.workingDir ?? "/pfs/out", "--clearenv"]
@@ -43,7 +57,7 @@ public struct BubblewrapRunner: Runner {
         return a
     }
 
-    public func run(_ w: WorkerInvocation, log: FileHandle) async throws -> WorkerResult {
+    public func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult {
         guard !w.cmd.isEmpty else { throw PFSError.invalid("transform.cmd is empty") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: bwrap)
@@ -73,12 +87,7 @@ public struct BubblewrapRunner: Runner {
             timer = item
             DispatchQueue.global().asyncAfter(deadline: .now() + t, execute: item)
         }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                p.waitUntilExit()
-                c.resume()
-            }
-        }
+        p.waitUntilExit()
         timer?.cancel()
         let code: Int32 = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
         return WorkerResult(exitCode: code, timedOut: timedOut.value, seconds: Date().timeIntervalSince(started))

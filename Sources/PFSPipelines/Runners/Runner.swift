@@ -49,6 +49,7 @@ public struct WorkerResult: Sendable, Equatable {
 public protocol Runner: Sendable {
     /// Checked when a pipeline is created: can this runner run `image`? Throws a clear error if not.
     func validate(image: String?) throws
-    /// Runs the command to completion (or timeout), writing its stdout and stderr to `log`.
-    func run(_ w: WorkerInvocation, log: FileHandle) async throws -> WorkerResult
+    /// Runs the command to completion (or timeout), writing its stdout and stderr to `log`. Blocks the calling
+    /// thread (the scheduler runs datums on threads of its own).
+    func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult
 }

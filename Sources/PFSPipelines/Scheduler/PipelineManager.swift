@@ -1,0 +1,109 @@
+import Foundation
+import PFSCore
+
+/// Creating, updating, inspecting and deleting pipelines (the API's and the control tree's one implementation).
+public struct PipelineManager: Sendable {
+    public let store: Store
+    public let runner: any Runner
+    public let logDir: URL
+
+    public init(store: Store, runner: any Runner, logDir: URL) {
+        self.store = store
+        self.runner = runner
+        self.logDir = logDir
+    }
+
+    /// Creates (or with `update`, replaces) every pipeline in a spec file. With `reprocess`, an update gets a
+    /// new salt, so every datum runs again. Each pipeline's first job processes the data already there.
+    @discardableResult
+    public func create(specText: String, filename: String? = nil, update: Bool, reprocess: Bool = false) throws -> [PipelineInfo] {
+        let specs: [PipelineSpec]
+        do { specs = try SpecParser.parse(specText, filename: filename) } catch let e as SpecError { throw e.pfsError }
+        guard !specs.isEmpty else { throw PFSError.invalid("the spec file holds no pipeline") }
+        var out: [PipelineInfo] = []
+        for spec in specs {
+            try runner.validate(image: spec.transform.image)
+            if spec.resourceLimits?.gpu != nil || spec.resourceRequests?.gpu != nil {
+                throw PFSError.precondition("pipeline \"\(spec.name)\" asks for a GPU, and the host sandbox runner cannot give one; GPU pipelines need the container runner on a machine with a GPU")
+            }
+            let existing = try store.pipelineRow(spec.name)
+            let isUpdate = update && existing != nil
+            let now = Date()
+            let row = PipelineRow(name: spec.name, spec: try PipelineCodec.encode(spec), version: (existing?.version ?? 0) + 1,
+                                  state: "running", reason: "",
+                                  salt: (isUpdate && !reprocess) ? existing!.salt : CommitID.generate(),
+                                  created: existing?.created ?? now, updated: now)
+            let inputs = spec.input.pfsInputs.map { BranchRef(repo: $0.repo, branch: $0.branch) }
+            try store.savePipeline(row, outputBranch: spec.outputBranch, inputs: Array(Set(inputs)).sorted { $0.description < $1.description },
+                                   isUpdate: isUpdate)
+            if !isUpdate || reprocess {
+                try store.triggerBranch(repo: spec.name, branch: spec.outputBranch)
+            }
+            out.append(try inspect(spec.name))
+        }
+        return out
+    }
+
+    public func inspect(_ name: String) throws -> PipelineInfo {
+        guard let row = try store.pipelineRow(name) else {
+            throw PFSError.notFound("pipeline \"\(name)\" not found; list pipelines with `pfs list pipeline`")
+        }
+        return try info(row)
+    }
+
+    public func list() throws -> [PipelineInfo] { try store.pipelineRows().map(info) }
+
+    private func info(_ row: PipelineRow) throws -> PipelineInfo {
+        let last = try store.jobRows(pipeline: row.name).first.map { try PFSJSON.decoder().decode(JobInfo.self, from: Data($0.info.utf8)) }
+        return PipelineInfo(name: row.name, version: row.version, state: row.state, reason: row.reason, created: row.created,
+                            updated: row.updated, spec: try PipelineCodec.decode(row.spec), lastJob: last)
+    }
+
+    public func delete(_ name: String, keepRepo: Bool) throws { try store.deletePipeline(name, keepRepo: keepRepo) }
+
+    public func stop(_ name: String) throws { try store.setPipelineState(name, state: "paused", reason: "stopped by a user") }
+
+    public func start(_ name: String) throws {
+        try store.setPipelineState(name, state: "running", reason: "")
+    }
+
+    /// Runs the pipeline on the current heads of its inputs (`run pipeline`).
+    public func run(_ name: String) throws -> String? {
+        let p = try inspect(name)
+        return try store.triggerBranch(repo: name, branch: p.spec.outputBranch)
+    }
+
+    public func jobs(pipeline: String?) throws -> [JobInfo] {
+        try store.jobRows(pipeline: pipeline).map { try PFSJSON.decoder().decode(JobInfo.self, from: Data($0.info.utf8)) }
+    }
+
+    /// A job by id (any pipeline when `pipeline` is nil; ids may be unique prefixes).
+    public func job(pipeline: String?, id: String) throws -> [JobInfo] {
+        let all = try jobs(pipeline: pipeline).filter { $0.id.hasPrefix(id) }
+        guard !all.isEmpty else { throw PFSError.notFound("no job \(id)\(pipeline.map { " of pipeline \"\($0)\"" } ?? ""); list jobs with `pfs list job`") }
+        return all
+    }
+
+    public func datums(pipeline: String, job: String) throws -> [DatumInfo] {
+        try store.datumRows(pipeline: pipeline, job: job).map { try PFSJSON.decoder().decode(DatumInfo.self, from: Data($0.info.utf8)) }
+    }
+
+    /// The logs of a pipeline's jobs (or one job, or one datum), oldest job first.
+    public func logs(pipeline: String, job: String?, datum: String?) throws -> String {
+        var jobs = try self.jobs(pipeline: pipeline).reversed().map(\.id)
+        if let job { jobs = jobs.filter { $0.hasPrefix(job) } }
+        var out = ""
+        for j in jobs {
+            let dir = logDir.appendingPathComponent(pipeline).appendingPathComponent(j)
+            var files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+            files.removeAll { $0 == "job.log" }
+            if datum == nil { files.insert("job.log", at: 0) }
+            for f in files where datum == nil || f.hasPrefix(datum!) || datum!.hasPrefix(f.replacingOccurrences(of: ".log", with: "")) {
+                if let text = try? String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8), !text.isEmpty {
+                    out += text
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import PFSCore
+
+extension Scheduler {
+    struct DatumResult {
+        var info: DatumInfo
+        var outputs: [(path: String, entry: TreeEntry)]
+    }
+
+    /// Runs datums, at most `spec.parallelism` at a time.
+    func runDatums(_ datums: [Datum], p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
+                   previousInputs: [CommitRefInfo], log: (String) -> Void) -> [String: DatumResult] {
+        let results = ResultBox()
+        let group = DispatchGroup()
+        let slots = DispatchSemaphore(value: max(1, spec.parallelism))
+        for d in datums {
+            slots.wait()
+            group.enter()
+            Thread.detachNewThread { [self] in
+                defer { slots.signal(); group.leave() }
+                let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs)
+                results.set(d.id, r)
+            }
+        }
+        group.wait()
+        let all = results.all
+        for d in datums {
+            if let r = all[d.id], r.info.state == .failed { log("datum \(d.id.prefix(12)) failed: \(r.info.reason)") }
+        }
+        return all
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var map: [String: DatumResult] = [:]
+        func set(_ k: String, _ v: DatumResult) { lock.withLock { map[k] = v } }
+        var all: [String: DatumResult] { lock.withLock { map } }
+    }
+
+    /// One datum: views of its inputs, a fresh /pfs/out, the command with retries, then its outputs stored.
+    func runDatum(_ d: Datum, p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
+                  previousInputs: [CommitRefInfo]) -> DatumResult {
+        let started = Date()
+        var info = DatumInfo(id: d.id, job: commit.id, state: .failed, attempts: 0, seconds: 0, inputs: d.inputs)
+        let token = "\(commit.id.prefix(12))-\(d.id.prefix(20))"
+        let log = logFile(p.name, commit.id, String(d.id.prefix(20)))
+        defer { try? log?.close() }
+        func note(_ s: String) { log?.write(Data("[pfs] \(s)\n".utf8)) }
+        do {
+            // The datum's views: each input shows exactly the datum's paths.
+            var inputs: [String: DatumInputView] = [:]
+            let pfsInputs = Dictionary(spec.input.pfsInputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for di in d.inputs {
+                let pin = pfsInputs[di.name]
+                var v = DatumInputView(repo: di.repo, commit: di.commit, roots: di.paths.map { Names.components($0) },
+                                       emptyFiles: pin?.emptyFiles ?? false)
+                if let pin, pin.incremental != .none,
+                   let prev = previousInputs.first(where: { $0.repo == di.repo && $0.branch == di.branch }),
+                   !prev.id.isEmpty, prev.id != di.commit {
+                    let current = try store.view(repo: di.repo, ref: di.commit)
+                    let before = try? store.view(repo: di.repo, ref: prev.id)
+                    let pieces = try Incrementality.incrementalPaths(pin.incremental, current: current, previous: before,
+                                                                     paths: di.paths, trees: store.trees)
+                    var only: [[String]: Int64] = [:]
+                    for piece in pieces {
+                        switch piece.kind {
+                        case .whole: only[Names.components(piece.path)] = 0
+                        case .appended(let from): only[Names.components(piece.path)] = from
+                        }
+                    }
+                    v.only = only
+                }
+                inputs[di.name] = v
+            }
+            let hasPrev = commit.parent != nil
+            if hasPrev, let parent = commit.parent {
+                inputs["prev"] = DatumInputView(repo: p.name, commit: parent, roots: [[]])
+            }
+            views.registerDatumView(token: token, inputs: inputs)
+            defer { views.removeDatumView(token: token) }
+
+            let out = runDir.appendingPathComponent("out").appendingPathComponent(token)
+            let scratch = runDir.appendingPathComponent("scratch").appendingPathComponent(token)
+            defer {
+                try? FileManager.default.removeItem(at: out)
+                try? FileManager.default.removeItem(at: scratch)
+            }
+            var mounts: [WorkerInvocation.Mount] = inputs.keys.sorted().map {
+                WorkerInvocation.Mount(source: "\(viewsPath)/\(token)/\($0)", target: "/pfs/\($0)", readOnly: true)
+            }
+            mounts.append(WorkerInvocation.Mount(source: out.path, target: "/pfs/out", readOnly: false))
+
+            var env = spec.transform.env
+            env["PATH"] = env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            env["HOME"] = env["HOME"] ?? "/tmp"
+            env["LANG"] = env["LANG"] ?? "C.UTF-8"
+            env["PACH_JOB_ID"] = commit.id
+            env["PACH_DATUM_ID"] = d.id
+            env["PACH_OUTPUT_COMMIT_ID"] = commit.id
+            env["PPS_PIPELINE_NAME"] = p.name
+            for di in d.inputs {
+                env[di.name] = "/pfs/\(di.name)" + (di.paths.first.map { $0 == "/" ? "" : $0 } ?? "")
+                env["\(di.name)_COMMIT"] = di.commit
+                env["PACH_\(di.repo.uppercased().replacingOccurrences(of: "-", with: "_"))_COMMIT_ID"] = di.commit
+                if let k = di.joinOn { env["PACH_DATUM_\(di.name)_JOIN_ON"] = k }
+                if let k = di.groupBy { env["PACH_DATUM_\(di.name)_GROUP_BY"] = k }
+            }
+            // The command sees none of pfs's data and no other pfs mount (only its views, bound below).
+            var hidden = [store.dataDir.path]
+            if let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) {
+                for line in mounts.split(separator: "\n") {
+                    let f = line.split(separator: " ")
+                    guard f.count > 2, f[2].hasPrefix("fuse.pfs") else { continue }
+                    let path = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
+                    if !path.hasPrefix(store.dataDir.path + "/") { hidden.append(path) }
+                }
+            }
+            let tries = max(1, spec.datumTries)
+            var lastReason = ""
+            for attempt in 1...tries {
+                info.attempts = attempt
+                try? FileManager.default.removeItem(at: out)
+                try? FileManager.default.removeItem(at: scratch)
+                try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+                let w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.cmd, stdin: spec.transform.stdin,
+                                         env: env, mounts: mounts, workingDir: spec.transform.workingDir,
+                                         user: spec.transform.user, timeout: spec.datumTimeout,
+                                         hidden: hidden,
+                                         scratch: scratch.path)
+                note("attempt \(attempt) of \(tries)")
+                let r = try runner.run(w, log: log ?? FileHandle.nullDevice)
+                let accepted = r.exitCode == 0 || spec.transform.acceptReturnCode.contains(r.exitCode)
+                if accepted && !r.timedOut {
+                    info.state = .success
+                    let outputs = try collectOutputs(out, inputs: inputs, token: token)
+                    info.seconds = Date().timeIntervalSince(started)
+                    note("success in \(String(format: "%.3f", r.seconds)) s, \(outputs.count) output file(s)")
+                    return DatumResult(info: info, outputs: outputs)
+                }
+                lastReason = r.timedOut ? "timed out after \(spec.datumTimeout ?? 0) s" : "exit code \(r.exitCode)"
+                note("failed: \(lastReason)")
+            }
+            info.reason = lastReason
+            if !spec.transform.errCmd.isEmpty {
+                let w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.errCmd, stdin: spec.transform.errStdin,
+                                         env: env, mounts: mounts, workingDir: spec.transform.workingDir,
+                                         user: spec.transform.user, timeout: spec.datumTimeout, hidden: hidden,
+                                         scratch: scratch.path)
+                note("running err_cmd")
+                if let r = try? runner.run(w, log: log ?? FileHandle.nullDevice), r.exitCode == 0 {
+                    info.state = .recovered
+                    note("recovered by err_cmd")
+                }
+            }
+        } catch {
+            info.reason = (error as? PFSError)?.message ?? "\(error)"
+            note("error: \(info.reason)")
+        }
+        info.seconds = Date().timeIntervalSince(started)
+        return DatumResult(info: info, outputs: [])
+    }
+
+    /// Stores what the datum wrote to /pfs/out. A symlink into an input becomes that file by reference
+    /// (nothing copied), as Pachyderm's shuffle example relies on.
+    func collectOutputs(_ out: URL, inputs: [String: DatumInputView], token: String) throws -> [(path: String, entry: TreeEntry)] {
+        var result: [(String, TreeEntry)] = []
+        let batch = store.objects.makeBatch()
+        let fm = FileManager.default
+        guard let walker = fm.enumerator(atPath: out.path) else { return [] }
+        var paths: [String] = []
+        while let rel = walker.nextObject() as? String { paths.append(rel) }
+        try store.writing {
+            for rel in paths.sorted() {
+                let full = out.appendingPathComponent(rel).path
+                var st = stat()
+                guard lstat(full, &st) == 0 else { continue }
+                let path = try Names.cleanPath(rel)
+                let name = Names.components(path).last ?? rel
+                let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+                switch st.st_mode & S_IFMT {
+                case S_IFREG:
+                    let ing = try FileIngester(store: store.objects, batch: batch)
+                    guard let h = FileHandle(forReadingAtPath: full) else { continue }
+                    defer { try? h.close() }
+                    while let data = try h.read(upToCount: 4 << 20), !data.isEmpty { try data.withUnsafeBytes { try ing.write($0) } }
+                    let content = try ing.finish()
+                    try store.trees.storeManifestIfNeeded(content, batch: batch)
+                    result.append((path, TreeEntry.file(name: name, content: content, mode: UInt32(st.st_mode) & 0o7777, mtimeNs: mtime)))
+                case S_IFLNK:
+                    let target = try fm.destinationOfSymbolicLink(atPath: full)
+                    if let e = try inputEntry(target, inputs: inputs), e.kind == .file {
+                        result.append((path, TreeEntry.file(name: name, content: try store.trees.content(of: e), mode: e.mode, mtimeNs: e.mtimeNs)))
+                    } else {
+                        result.append((path, TreeEntry.symlink(name: name, target: target, mtimeNs: mtime)))
+                    }
+                default:
+                    continue  // directories come with their files; devices and sockets are not kept
+                }
+            }
+            try batch.commit()
+        }
+        return result
+    }
+
+    /// The input file a symlink target like `/pfs/images/a.png` names, if it is one.
+    private func inputEntry(_ target: String, inputs: [String: DatumInputView]) throws -> TreeEntry? {
+        let comps = target.split(separator: "/").map(String.init)
+        guard comps.count >= 2, comps[0] == "pfs", let v = inputs[comps[1]] else { return nil }
+        let path = Array(comps.dropFirst(2))
+        return try store.view(repo: v.repo, ref: v.commit).entry(path)
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Logging
+import PFSCore
+import ServiceLifecycle
+
+/// Runs pipelines inside the daemon. Driven by store changes (no polling): when the commits of a commit set
+/// are ready — the output commit opened by provenance, its inputs finished, its parent finished — the
+/// pipeline's next job runs: datums are planned from the input commits, datums that succeeded before with the
+/// same hash are skipped, the rest run in a sandbox with read-only views of exactly their files, and the
+/// outputs become the output commit. Jobs of one pipeline run in commit order; pipelines run side by side.
+public final class Scheduler: Service, @unchecked Sendable {
+    public let store: Store
+    let views: any DatumViewRegistry
+    let viewsPath: String
+    let runner: any Runner
+    let logger: Logger
+    let runDir: URL
+    public let logDir: URL
+    private let lock = NSLock()
+    private var busy: Set<String> = []
+    private var stopping = false
+    private let queue = DispatchQueue(label: "pfs.scheduler")
+    private var kickPending = false
+
+    public init(store: Store, views: any DatumViewRegistry, viewsPath: String, runner: any Runner, logger: Logger) throws {
+        self.store = store
+        self.views = views
+        self.viewsPath = viewsPath
+        self.runner = runner
+        self.logger = logger
+        runDir = store.dataDir.appendingPathComponent("run")
+        logDir = store.dataDir.appendingPathComponent("logs")
+        for d in [runDir.appendingPathComponent("out"), runDir.appendingPathComponent("scratch"), logDir] {
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    public func run() async throws {
+        store.addChangeObserver { [weak self] in self?.kick() }
+        kick()
+        try? await gracefulShutdown()
+        lock.withLock { stopping = true }
+    }
+
+    /// Something changed: look for work (coalesced; runs on the scheduler's queue).
+    public func kick() {
+        let go = lock.withLock { () -> Bool in
+            if kickPending || stopping { return false }
+            kickPending = true
+            return true
+        }
+        guard go else { return }
+        queue.async { [weak self] in
+            guard let self else { return }
+            self.lock.withLock { self.kickPending = false }
+            do { try self.schedule() } catch { self.logger.error("scheduling failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    private func schedule() throws {
+        let pipelines = try store.pipelineRows().filter { $0.state == "running" }
+        guard !pipelines.isEmpty else { return }
+        let open = try store.openAutoCommits()
+        for p in pipelines {
+            guard lock.withLock({ !busy.contains(p.name) && !stopping }) else { continue }
+            // The oldest open output commit is next (jobs of one pipeline run in commit order).
+            guard let next = open.first(where: { $0.repo == p.name }) else { continue }
+            guard try ready(next) else { continue }
+            let spec: PipelineSpec
+            do { spec = try PipelineCodec.decode(p.spec) } catch {
+                try? store.setPipelineState(p.name, state: "failed", reason: "stored spec cannot be read: \(error)")
+                continue
+            }
+            lock.withLock { _ = busy.insert(p.name) }
+            Thread.detachNewThread { [self] in
+                self.runJob(p, spec, next)
+                self.lock.withLock { _ = self.busy.remove(p.name) }
+                self.kick()
+            }
+        }
+    }
+
+    /// Inputs finished and the parent output finished.
+    private func ready(_ c: CommitRow) throws -> Bool {
+        for p in c.provenance {
+            guard let row = try? store.resolveCommit(repo: p.repo, ref: p.id), row.state == .finished else { return false }
+        }
+        if let parent = c.parent, let pr = try? store.resolveCommit(repo: c.repo, ref: parent), pr.state == .open {
+            return false
+        }
+        return true
+    }
+
+    // MARK: jobs
+
+    func runJob(_ p: PipelineRow, _ spec: PipelineSpec, _ commit: CommitRow) {
+        var info = JobInfo(pipeline: p.name, id: commit.id, state: .running, inputCommits: commit.provenance,
+                           outputCommit: commit.id, started: Date())
+        info.pipelineVersion = p.version
+        let seq = (try? store.nextJobSeq()) ?? 0
+        save(info, seq: seq)
+        let jobLog = logFile(p.name, commit.id, "job")
+        func log(_ s: String) { jobLog?.write(Data("\(PFSJSON.formatDate(Date())) \(s)\n".utf8)) }
+        defer { try? jobLog?.close() }
+        var prepared = false
+        log("job \(commit.id) of pipeline \(p.name) (version \(p.version)) started; inputs: \(commit.provenance.map { "\($0.repo)@\($0.id)" }.joined(separator: ", "))")
+        do {
+            let t0 = Date()
+            var viewsByName: [String: CommitView] = [:]
+            for input in spec.input.pfsInputs {
+                guard let prov = commit.provenance.first(where: { $0.repo == input.repo && $0.branch == input.branch }) else {
+                    throw PFSError.precondition("output commit \(commit.id) has no provenance for input \(input.repo)@\(input.branch)")
+                }
+                viewsByName[input.name] = prov.id.isEmpty ? try store.view(repo: input.repo, ref: input.branch, creatingBranch: true)
+                    : try store.view(repo: input.repo, ref: prov.id)
+            }
+            let datums = try DatumPlanner.plan(spec.input, views: viewsByName, salt: p.salt)
+            let previousJob = try store.jobRows(pipeline: p.name).first { $0.id != commit.id && ($0.state == "success" || $0.state == "failure") }
+            let previous: [Incrementality.Record] = try previousJob.map { j in
+                try store.datumRows(pipeline: p.name, job: j.id).map { d in
+                    (d.id, d.hash, d.state != DatumInfo.State.failed.rawValue)
+                }
+            } ?? []
+            let cls = Incrementality.classify(previous: previous, plan: datums, reprocess: spec.reprocessSpec)
+            info.planSeconds = Date().timeIntervalSince(t0)
+            info.datumsTotal = datums.count
+            save(info, seq: seq)
+            log("planned \(datums.count) datum(s) in \(String(format: "%.3f", info.planSeconds)) s: \(cls.toRun) new, \(cls.toRerun) changed, \(cls.skipped) skipped, \(cls.vanished.count) gone")
+
+            try store.prepareOutputCommit(repo: p.name, id: commit.id, empty: spec.overwriteOutput)
+            prepared = true
+            let legacy = spec.dialect == .v1
+            var touched = Set<String>()
+            if !legacy {
+                for id in cls.vanished { touched.formUnion(try store.setDatumOutputs(pipeline: p.name, datum: id, [])) }
+                for (d, decision) in zip(datums, cls.decisions) where decision == .rerun {
+                    touched.formUnion(try store.setDatumOutputs(pipeline: p.name, datum: d.id, []))
+                }
+            }
+            // Previous input commits, for 1.x DIFF views.
+            let previousInputs = try previousJob.flatMap { j -> [CommitRefInfo]? in
+                try PFSJSON.decoder().decode(JobInfo.self, from: Data(j.info.utf8)).inputCommits
+            } ?? []
+
+            let toRun = zip(datums, cls.decisions).filter { $0.1 != .skip }.map(\.0)
+            for (d, decision) in zip(datums, cls.decisions) where decision == .skip {
+                let di = DatumInfo(id: d.id, job: commit.id, state: .skipped, attempts: 0, seconds: 0, inputs: d.inputs)
+                try saveDatum(p.name, d, di)
+                info.skipped += 1
+            }
+            let results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs, log: log)
+            for d in toRun {
+                guard let r = results[d.id] else { continue }
+                try saveDatum(p.name, d, r.info)
+                switch r.info.state {
+                case .success: info.processed += 1
+                case .recovered: info.recovered += 1
+                case .failed: info.failed += 1
+                case .skipped: info.skipped += 1
+                }
+            }
+            // Outputs into the output commit.
+            let session = try store.beginPut(repo: p.name, ref: commit.id)
+            do {
+                if legacy {
+                    for d in toRun {
+                        guard let r = results[d.id], r.info.state != .failed else { continue }
+                        for (path, e) in r.outputs { try appendEntry(session, path, e) }
+                    }
+                } else {
+                    for d in toRun {
+                        guard let r = results[d.id], r.info.state != .failed else { continue }
+                        touched.formUnion(try store.setDatumOutputs(pipeline: p.name, datum: d.id, r.outputs))
+                        touched.formUnion(r.outputs.map(\.path))
+                    }
+                    for path in touched.sorted() {
+                        let pieces = try store.datumOutputs(pipeline: p.name, path: path)
+                        if pieces.isEmpty {
+                            if try session.entry(at: path) != nil { try session.delete(path: path) }
+                        } else {
+                            try session.putEntry(path: path, concatenated(pieces.map(\.entry)))
+                        }
+                    }
+                }
+                try session.commit(description: "")
+            } catch {
+                session.abort()
+                throw error
+            }
+            info.state = info.failed > 0 ? .failure : .success
+            if info.failed > 0 { info.reason = "\(info.failed) datum(s) failed; see `pfs logs --pipeline \(p.name) --job \(commit.id)`" }
+        } catch {
+            info.state = .failure
+            info.reason = (error as? PFSError)?.message ?? "\(error)"
+            log("job failed: \(info.reason)")
+        }
+        // The output commit always finishes, so the commit set completes and `wait commit` returns.
+        do {
+            if (try? store.resolveCommit(repo: p.name, ref: commit.id))?.state == .open {
+                // A job that failed before its output commit had a tree still finishes it (as its parent).
+                if !prepared { try store.prepareOutputCommit(repo: p.name, id: commit.id, empty: false) }
+                try store.finishCommit(repo: p.name, ref: commit.id,
+                                       description: info.state == .success ? "" : "job \(info.state.rawValue): \(info.reason)")
+            }
+        } catch {
+            logger.error("could not finish output commit", metadata: ["pipeline": "\(p.name)", "commit": "\(commit.id)", "error": "\(error)"])
+        }
+        info.finished = Date()
+        save(info, seq: seq)
+        log("job \(info.state.rawValue): \(info.processed) processed, \(info.skipped) skipped, \(info.failed) failed, \(info.recovered) recovered")
+    }
+
+    private func save(_ info: JobInfo, seq: Int64) {
+        guard let json = try? PFSJSON.encoder().encode(info) else { return }
+        try? store.saveJob(JobRow(pipeline: info.pipeline, id: info.id, state: info.state.rawValue,
+                                  info: String(decoding: json, as: UTF8.self), seq: seq))
+    }
+
+    private func saveDatum(_ pipeline: String, _ d: Datum, _ info: DatumInfo) throws {
+        let json = String(decoding: try PFSJSON.encoder().encode(info), as: UTF8.self)
+        try store.saveDatum(DatumRow(pipeline: pipeline, job: info.job, id: d.id, hash: d.hash, state: info.state.rawValue, info: json))
+    }
+
+    /// Appends `e` (a file) to whatever the session has at `path` (1.x outputs accumulate), by reference.
+    private func appendEntry(_ s: PutSession, _ path: String, _ e: TreeEntry) throws {
+        if let old = try s.entry(at: path), old.kind == .file, e.kind == .file {
+            try s.putEntry(path: path, concatenated([old, e]))
+        } else {
+            try s.putEntry(path: path, e)
+        }
+    }
+
+    /// Several datums' pieces of one path, concatenated in datum-id order (files), or the last one (others).
+    private func concatenated(_ pieces: [TreeEntry]) throws -> TreeEntry {
+        let files = pieces.filter { $0.kind == .file }
+        guard files.count == pieces.count, files.count > 1 else { return pieces.last! }
+        var chunks: [ChunkRef] = []
+        var size: Int64 = 0
+        for f in files {
+            let c = try store.trees.content(of: f)
+            chunks += c.chunks
+            size += c.size
+        }
+        return TreeEntry.file(name: files[0].name, content: FileContent(chunks: chunks, size: size),
+                              mode: files[0].mode, mtimeNs: files.map(\.mtimeNs).max() ?? 0)
+    }
+
+    func logFile(_ pipeline: String, _ job: String, _ name: String) -> FileHandle? {
+        let dir = logDir.appendingPathComponent(pipeline).appendingPathComponent(job)
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent("\(name).log")
+        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        let h = try? FileHandle(forWritingTo: url)
+        h?.seekToEndOfFile()
+        return h
+    }
+}
+
+/// Specs are stored as JSON of the internal model.
+public enum PipelineCodec {
+    public static func encode(_ s: PipelineSpec) throws -> String {
+        String(decoding: try PFSJSON.encoder().encode(s), as: UTF8.self)
+    }
+    public static func decode(_ s: String) throws -> PipelineSpec {
+        try PFSJSON.decoder().decode(PipelineSpec.self, from: Data(s.utf8))
+    }
+}
