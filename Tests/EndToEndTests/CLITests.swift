@@ -375,13 +375,20 @@ final class CLITests: CLITestCase {
         try local("big.txt", String(repeating: "scratch data\n", count: 1000))
         try quiet(["put", "file", "scratch@master:/big.txt", "-f", "big.txt"])
         try quiet(["delete", "repo", "scratch"])
+        // Data only an open commit references survives gc.
+        let open = try out(["start", "commit", "data@master"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try local("pending.txt", String(repeating: "pending\n", count: 500))
+        try quiet(["put", "file", "data@master:/pending.txt", "-f", "pending.txt"])
         let gc = try object(["gc"])
         XCTAssertGreaterThan(gc["objects_removed"] as? Int ?? 0, 0, "\(gc)")
         XCTAssertGreaterThan(gc["bytes_removed"] as? Int ?? 0, 0, "\(gc)")
         XCTAssertTrue(try out(["garbage-collect"], binary: "pachctl").hasPrefix("removed 0 unreachable objects"))
         XCTAssertTrue(try out(["gc"]).hasPrefix("removed 0 unreachable objects"))
         XCTAssertEqual(try content("data@master:/b.txt"), "a\n")
+        try quiet(["finish", "commit", "data@\(open)"])
+        XCTAssertEqual(try content("data@master:/pending.txt"), String(repeating: "pending\n", count: 500))
         XCTAssertTrue(try out(["fsck"]).contains("no problems found"))
+        XCTAssertEqual(try object(["fsck"])["commits_checked"] as? Int, 3)
 
         // Damage an object: fsck finds it, prints the problem table and exits 8.
         let objects = h.dataDir.appendingPathComponent("objects")

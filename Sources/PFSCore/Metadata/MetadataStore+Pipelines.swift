@@ -236,3 +236,14 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// What a datum wrote (its current outputs), by path.
+    public func datumOutputList(pipeline: String, datum: String) throws -> [(path: String, entry: TreeEntry)] {
+        let dec = JSONDecoder()
+        return try meta.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, entry FROM datum_outputs WHERE pipeline = ? AND datum = ? ORDER BY path",
+                             arguments: [pipeline, datum]).map { ($0["path"], try dec.decode(TreeEntry.self, from: $0["entry"] as Data)) }
+        }
+    }
+}

@@ -21,6 +21,8 @@ public struct JobInfo: Codable, Sendable, Equatable {
     /// Seconds spent planning datums (and deciding what to skip).
     public var planSeconds: Double = 0
     public var pipelineVersion: Int = 1
+    /// Output paths this job must rebuild (kept so a job resumed after a crash still rebuilds them).
+    public var touched: [String] = []
 
     public init(pipeline: String, id: String, state: State, inputCommits: [CommitRefInfo], outputCommit: String, started: Date) {
         self.pipeline = pipeline; self.id = id; self.state = state; self.inputCommits = inputCommits

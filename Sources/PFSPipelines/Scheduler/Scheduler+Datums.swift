@@ -19,6 +19,13 @@ extension Scheduler {
             Thread.detachNewThread { [self] in
                 defer { slots.signal(); group.leave() }
                 let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs)
+                // Recorded as soon as it is done, so a job resumed after a crash does not run it again.
+                do {
+                    if r.info.state != .failed { try store.setDatumOutputs(pipeline: p.name, datum: d.id, r.outputs) }
+                    try saveDatum(p.name, d, r.info)
+                } catch {
+                    logger.error("could not record datum", metadata: ["datum": "\(d.id)", "error": "\(error)"])
+                }
                 results.set(d.id, r)
             }
         }

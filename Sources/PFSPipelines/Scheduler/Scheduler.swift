@@ -94,10 +94,16 @@ public final class Scheduler: Service, @unchecked Sendable {
     // MARK: jobs
 
     func runJob(_ p: PipelineRow, _ spec: PipelineSpec, _ commit: CommitRow) {
+        // A job interrupted by a crash resumes: its row and its finished datums are kept.
+        let resumed = try? store.jobRow(pipeline: p.name, id: commit.id)
         var info = JobInfo(pipeline: p.name, id: commit.id, state: .running, inputCommits: commit.provenance,
                            outputCommit: commit.id, started: Date())
+        if let resumed, let old = try? PFSJSON.decoder().decode(JobInfo.self, from: Data(resumed.info.utf8)) {
+            info.started = old.started
+            info.touched = old.touched
+        }
         info.pipelineVersion = p.version
-        let seq = (try? store.nextJobSeq()) ?? 0
+        let seq = resumed?.seq ?? (try? store.nextJobSeq()) ?? 0
         save(info, seq: seq)
         let jobLog = logFile(p.name, commit.id, "job")
         func log(_ s: String) { jobLog?.write(Data("\(PFSJSON.formatDate(Date())) \(s)\n".utf8)) }
@@ -130,28 +136,40 @@ public final class Scheduler: Service, @unchecked Sendable {
             try store.prepareOutputCommit(repo: p.name, id: commit.id, empty: spec.overwriteOutput)
             prepared = true
             let legacy = spec.dialect == .v1
-            var touched = Set<String>()
+            // Datums this job already finished before a crash are not run again.
+            let done = Dictionary(try store.datumRows(pipeline: p.name, job: commit.id)
+                .filter { $0.state == DatumInfo.State.success.rawValue || $0.state == DatumInfo.State.recovered.rawValue }
+                .map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            var touched = Set(info.touched)
             if !legacy {
-                for id in cls.vanished { touched.formUnion(try store.setDatumOutputs(pipeline: p.name, datum: id, [])) }
-                for (d, decision) in zip(datums, cls.decisions) where decision == .rerun {
-                    touched.formUnion(try store.setDatumOutputs(pipeline: p.name, datum: d.id, []))
-                }
+                // Record what must be rebuilt before forgetting the old outputs (a crash in between must not lose it).
+                let gone = cls.vanished + zip(datums, cls.decisions).filter { $0.1 == .rerun && done[$0.0.id] == nil }.map(\.0.id)
+                for id in gone { touched.formUnion(try store.datumOutputList(pipeline: p.name, datum: id).map(\.path)) }
+                info.touched = touched.sorted()
+                save(info, seq: seq)
+                for id in gone { try store.setDatumOutputs(pipeline: p.name, datum: id, []) }
             }
             // Previous input commits, for 1.x DIFF views.
             let previousInputs = try previousJob.flatMap { j -> [CommitRefInfo]? in
                 try PFSJSON.decoder().decode(JobInfo.self, from: Data(j.info.utf8)).inputCommits
             } ?? []
 
-            let toRun = zip(datums, cls.decisions).filter { $0.1 != .skip }.map(\.0)
+            let toRun = zip(datums, cls.decisions).filter { $0.1 != .skip && done[$0.0.id] == nil }.map(\.0)
+            let resumedDatums = datums.filter { done[$0.id] != nil }
             for (d, decision) in zip(datums, cls.decisions) where decision == .skip {
                 let di = DatumInfo(id: d.id, job: commit.id, state: .skipped, attempts: 0, seconds: 0, inputs: d.inputs)
                 try saveDatum(p.name, d, di)
                 info.skipped += 1
             }
-            let results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs, log: log)
-            for d in toRun {
+            if !resumedDatums.isEmpty { log("resuming: \(resumedDatums.count) datum(s) finished before the restart are kept") }
+            var results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs, log: log)
+            for d in resumedDatums {
+                let row = done[d.id]!
+                let di = try PFSJSON.decoder().decode(DatumInfo.self, from: Data(row.info.utf8))
+                results[d.id] = DatumResult(info: di, outputs: try store.datumOutputList(pipeline: p.name, datum: d.id))
+            }
+            for d in toRun + resumedDatums {
                 guard let r = results[d.id] else { continue }
-                try saveDatum(p.name, d, r.info)
                 switch r.info.state {
                 case .success: info.processed += 1
                 case .recovered: info.recovered += 1
@@ -162,15 +180,15 @@ public final class Scheduler: Service, @unchecked Sendable {
             // Outputs into the output commit.
             let session = try store.beginPut(repo: p.name, ref: commit.id)
             do {
+                let finished = (toRun + resumedDatums).sorted { $0.id < $1.id }
                 if legacy {
-                    for d in toRun {
+                    for d in finished {
                         guard let r = results[d.id], r.info.state != .failed else { continue }
                         for (path, e) in r.outputs { try appendEntry(session, path, e) }
                     }
                 } else {
-                    for d in toRun {
+                    for d in finished {
                         guard let r = results[d.id], r.info.state != .failed else { continue }
-                        touched.formUnion(try store.setDatumOutputs(pipeline: p.name, datum: d.id, r.outputs))
                         touched.formUnion(r.outputs.map(\.path))
                     }
                     for path in touched.sorted() {
@@ -216,7 +234,7 @@ public final class Scheduler: Service, @unchecked Sendable {
                                   info: String(decoding: json, as: UTF8.self), seq: seq))
     }
 
-    private func saveDatum(_ pipeline: String, _ d: Datum, _ info: DatumInfo) throws {
+    func saveDatum(_ pipeline: String, _ d: Datum, _ info: DatumInfo) throws {
         let json = String(decoding: try PFSJSON.encoder().encode(info), as: UTF8.self)
         try store.saveDatum(DatumRow(pipeline: pipeline, job: info.job, id: d.id, hash: d.hash, state: info.state.rawValue, info: json))
     }
