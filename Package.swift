@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "PFSCLI",
             dependencies: [
-                "PFSCore",
+                "PFSCore", "PFSPipelines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -705,12 +705,7 @@ class Bench:
     def report(self):
         facts = machine_facts(self.work)
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        try:
-            rev = run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD"]).decode().strip()
-            dirty = run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "status", "--porcelain", "--", "Sources"]).strip()
-            rev += " + uncommitted changes in Sources/" if dirty else ""
-        except Exception:
-            rev = "unknown"
+        rev = self.args.revision or "unknown"
         mode = "quick" if self.args.quick else "full"
         lines = [f"# pfs benchmarks — {mode} run, {now}", "",
                  f"- command: `{self.args.command or 'Benchmarks/run.sh'}` ({self.elapsed / 60:.1f} min)",
@@ -783,6 +778,7 @@ def main():
     ap.add_argument("--pid-file", help="where to write the daemon's pid (run.sh kills it on exit)")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                     help="before each benchmark, wait up to S seconds for other processes to leave the CPUs")
+    ap.add_argument("--revision", help="the git revision the binaries were built from (for the report)")
     ap.add_argument("--priority", type=int, default=0, help="the nice value the harness runs at (for the report)")
     ap.add_argument("--profile", action="store_true", help="perf-record the daemon during the main steps (needs perf)")
     ap.add_argument("--check-targets", action="store_true", help="exit 3 when a target is missed")

@@ -67,6 +67,10 @@ fi
 cd "$root"
 command -v swift >/dev/null 2>&1 || { [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH; }
 bin="$(swift build -c release --show-bin-path)"
+# What is measured: the commit the binaries are built from, and whether the sources differ from it.
+rev="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git --no-optional-locks -C "$root" status --porcelain -- Sources Package.swift 2>/dev/null)" ]; then rev="$rev + uncommitted changes in Sources/"; fi
+[ "$build" = 0 ] && rev="$rev (--no-build: binaries as found in .build)"
 if [ "$build" = 0 ]; then
   say "--no-build: using the binaries in $bin as they are ($(date -r "$bin/pfsmount" '+built %F %T' 2>/dev/null || echo 'pfsmount missing'))"
   [ -x "$bin/pfsmount" ] || { say "no $bin/pfsmount: build it first (swift build -c release --product pfsmount)"; exit 1; }
@@ -102,7 +106,7 @@ fi
 
 # --- run ---------------------------------------------------------------------------------------------------------
 mkdir -p "$here/results"
-args=(--bin "$bin" --work "$work" --out "$here/results/latest.md" --pid-file "$pidfile" --command "$cmdline" "${dvc_args[@]}" "${extra[@]}")
+args=(--bin "$bin" --work "$work" --out "$here/results/latest.md" --pid-file "$pidfile" --command "$cmdline" --revision "$rev" "${dvc_args[@]}" "${extra[@]}")
 if [ "$quick" = 1 ]; then args+=(--quick --wait-quiet 0); else args+=(--wait-quiet "$wait_quiet"); fi
 # Measured processes (the daemon, the CLI, cp, dvc) run at a higher CPU priority when we may raise it, so that
 # concurrent builds on a shared machine disturb the timings less; the report notes the priority.

@@ -11,6 +11,8 @@ public enum NodeKey: Hashable, Sendable, CustomStringConvertible {
     case branch(repo: String, branch: String, path: [String])
     /// A path in one commit (read-only).
     case commit(repo: String, id: String, path: [String])
+    /// The control tree `/.pfs/…` (pipelines and jobs as files).
+    case control([String])
     /// The directory of one registered datum view (lists its inputs).
     case datumRoot(String)
     /// A path in one input of a datum view (read-only): only the datum's files are there.
@@ -24,6 +26,7 @@ public enum NodeKey: Hashable, Sendable, CustomStringConvertible {
         case .branch(let r, let b, let p): return "/\(r)/\(b)/" + p.joined(separator: "/")
         case .commit(let r, let c, let p): return "/\(r)/\(c)/" + p.joined(separator: "/")
         case .datumRoot(let t): return "/\(t)"
+        case .control(let p): return "/.pfs/" + p.joined(separator: "/")
         case .datum(let t, let i, let p): return "/\(t)/\(i)/" + p.joined(separator: "/")
         }
     }

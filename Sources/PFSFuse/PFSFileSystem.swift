@@ -3,6 +3,7 @@ import Logging
 import CFuse3
 import PFSCore
 import PFSPipelines
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,6 +63,10 @@ public final class PFSFileSystem: @unchecked Sendable {
         case file(OpenFile, writable: Bool)
         /// Immutable content, served from byte `from` on (1.x DIFF views show a file's new tail).
         case content(ChunkReader, from: Int64)
+        /// A control-tree file generated at open.
+        case generated([UInt8])
+        /// A pipeline spec being written into the control tree.
+        case spec(SpecBuffer)
         case dir(NodeKey, [DirEntry])
     }
 
@@ -87,6 +92,9 @@ public final class PFSFileSystem: @unchecked Sendable {
     private var commitViews: [String: CommitView] = [:]
     private var lastOpenedHash: [UInt64: ObjectHash] = [:]
     private var datumViews: [String: [String: DatumInputView]] = [:]
+    /// Pipelines, for the control tree `/.pfs` (nil: no control tree).
+    public var pipelines: PipelineManager?
+    let specErrors = Mutex<[String: String]>([:])
 
     func withDatumViews<T>(_ body: (inout [String: [String: DatumInputView]]) -> T) -> T {
         lock.withLock { body(&datumViews) }
@@ -220,6 +228,8 @@ public final class PFSFileSystem: @unchecked Sendable {
         switch key {
         case .root:
             return dirAttr(ino)
+        case .control(let p):
+            return try controlAttr(ino, p)
         case .datumRoot(let t):
             _ = try datumInputs(t)
             return dirAttr(ino, mode: 0o555)
@@ -256,6 +266,10 @@ public final class PFSFileSystem: @unchecked Sendable {
         case .root where options.viewsOnly:
             _ = try datumInputs(name)
             return .datumRoot(name)
+        case .root where name == Self.controlName && pipelines != nil:
+            return .control([])
+        case .control(let p):
+            return .control(p + [name])
         case .datumRoot(let t):
             _ = try datumInput(t, name)
             return .datum(token: t, input: name, path: [])
@@ -355,8 +369,11 @@ public final class PFSFileSystem: @unchecked Sendable {
                 return try datumList(try datumInput(t, i), p).map {
                     DirEntry(name: $0.name, key: k.child($0.name)!, attr: attr(0, $0, writable: false))
                 }
+            case .control(let p):
+                return try controlList(p)
             case .root:
-                return try store.listRepos().map { DirEntry(name: $0.name, key: .repo($0.name), attr: nil) }
+                let repos = try store.listRepos().map { DirEntry(name: $0.name, key: .repo($0.name), attr: nil) }
+                return (pipelines == nil ? [] : [DirEntry(name: Self.controlName, key: .control([]), attr: nil)]) + repos
             case .repo(let r):
                 let branches = try store.listBranches(repo: r).map {
                     DirEntry(name: $0.name, key: .branch(repo: r, branch: $0.name, path: []), attr: nil)
@@ -465,6 +482,15 @@ public final class PFSFileSystem: @unchecked Sendable {
     }
 
     public func unlink(parent: UInt64, name: String) throws {
+        if case .control(["pipelines"]) = try key(parent) {
+            guard case .spec(let base, _, true) = try controlNode(["pipelines", name]) else {
+                if name.hasSuffix(".error") { specErrors.withLock { $0[String(name.dropLast(6))] = nil }; return }
+                throw FSError.notFound
+            }
+            try deleteSpec(name: base)
+            inodes.orphan(.control(["pipelines", name]))
+            return
+        }
         let (r, b, p) = try branchPath(try key(parent))
         let k = NodeKey.branch(repo: r, branch: b, path: p + [name])
         let open = lock.withLock { openFiles[k] }
@@ -539,6 +565,15 @@ public final class PFSFileSystem: @unchecked Sendable {
         if let uid, uid != options.uid { throw FSError(EPERM, "files in pfs belong to the mount's owner") }
         if let gid, gid != options.gid { throw FSError(EPERM, "files in pfs belong to the mount's group") }
         if case .root = k { if mode != nil || size != nil { throw FSError(EPERM) }; return try getattr(ino) }
+        if case .control(let p) = k {
+            // Truncating a spec being written (shell `>`) empties its buffer; nothing else changes here.
+            if size == 0, let fh, case .spec(let b) = lock.withLock({ handles[fh] }) {
+                lock.withLock { b.data = []; b.dirty = true }
+            } else if mode != nil || (size != nil && p.first != "pipelines") {
+                throw FSError.readOnly
+            }
+            return try getattr(ino)
+        }
         if case .repo = k { return try getattr(ino) }
         let (r, b, p) = try branchPath(k)
         if let size {
@@ -615,6 +650,23 @@ public final class PFSFileSystem: @unchecked Sendable {
         case .commit:
             if writing { throw FSError.readOnly }
             return try openContent(k, ino)
+        case .control(let p):
+            switch try controlNode(p) {
+            case .dir: throw FSError(EISDIR)
+            case .file(let gen):
+                if writing { throw FSError.readOnly }
+                let bytes: [UInt8]
+                do { bytes = try gen() } catch { throw FSError(error) }
+                return lock.withLock { var o = registerLocked(.generated(bytes), keepCache: false); o.directIO = true; return o }
+            case .spec(let name, let ext, let exists):
+                let current = exists && flags & O_TRUNC == 0 ? Array(try specText(name).utf8) : []
+                if !writing {
+                    return lock.withLock { var o = registerLocked(.generated(current), keepCache: false); o.directIO = true; return o }
+                }
+                let buf = SpecBuffer(name: name, ext: ext, data: current)
+                buf.dirty = flags & O_TRUNC != 0
+                return lock.withLock { var o = registerLocked(.spec(buf), keepCache: false); o.directIO = true; return o }
+            }
         case .datum(let t, let i, let p):
             if writing { throw FSError.readOnly }
             let (content, from) = try datumContent(try datumInput(t, i), p)
@@ -653,6 +705,17 @@ public final class PFSFileSystem: @unchecked Sendable {
     }
 
     public func create(parent: UInt64, name: String, mode: UInt32, flags: Int32) throws -> (Entry, Opened) {
+        if case .control(["pipelines"]) = try key(parent) {
+            guard case .spec(let base, let ext, _) = try controlNode(["pipelines", name]) else {
+                throw FSError(EINVAL, "write pipeline specs as <name>.json or <name>.yaml")
+            }
+            let k = NodeKey.control(["pipelines", name])
+            let ino = inodes.ino(for: k, count: true)
+            let buf = SpecBuffer(name: base, ext: ext, data: [])
+            let opened = lock.withLock { var o = registerLocked(.spec(buf), keepCache: false); o.directIO = true; return o }
+            let attr = Attr(ino: ino, mode: FileMode.ifreg | 0o644, size: 0, mtimeNs: Store.nowNs(), nlink: 1)
+            return (Entry(attr: attr, timeout: 0), opened)
+        }
         let (r, b, p) = try branchPath(try key(parent))
         guard (try? Names.cleanPath(name)) != nil, !name.contains("/") else { throw FSError(EINVAL) }
         let k = NodeKey.branch(repo: r, branch: b, path: p + [name])
@@ -684,6 +747,17 @@ public final class PFSFileSystem: @unchecked Sendable {
                 guard start < r.size else { return 0 }
                 let n = min(buffer.count, Int(r.size - start))
                 return try r.read(offset: start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
+            case .generated(let bytes):
+                guard offset < bytes.count else { return 0 }
+                let n = min(buffer.count, bytes.count - Int(offset))
+                bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset) + n])) }
+                return n
+            case .spec(let b):
+                let bytes = lock.withLock { b.data }
+                guard offset < bytes.count else { return 0 }
+                let n = min(buffer.count, bytes.count - Int(offset))
+                bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<Int(offset) + n])) }
+                return n
             case .dir:
                 throw FSError(EISDIR)
             }
@@ -698,6 +772,16 @@ public final class PFSFileSystem: @unchecked Sendable {
     }
 
     public func write(_ fh: UInt64, offset: Int64, data: UnsafeRawBufferPointer) throws -> Int {
+        if case .spec(let b) = lock.withLock({ handles[fh] }) {
+            guard offset + Int64(data.count) <= 1 << 20 else { throw FSError(EFBIG, "a pipeline spec is limited to 1 MiB") }
+            lock.withLock {
+                let end = Int(offset) + data.count
+                if b.data.count < end { b.data += [UInt8](repeating: 0, count: end - b.data.count) }
+                b.data.replaceSubrange(Int(offset)..<end, with: data)
+                b.dirty = true
+            }
+            return data.count
+        }
         guard case .file(let f, let writable) = lock.withLock({ handles[fh] }) else { throw FSError(EBADF) }
         guard writable else { throw FSError(EBADF) }
         do { try f.write(data, at: offset) } catch { throw FSError(error) }
@@ -707,6 +791,13 @@ public final class PFSFileSystem: @unchecked Sendable {
 
     /// close(): stores what was written and stages it, so a successful close is durable.
     public func flush(_ fh: UInt64) throws {
+        if case .spec(let b) = lock.withLock({ handles[fh] }) {
+            let (dirty, text) = lock.withLock { (b.dirty, String(decoding: b.data, as: UTF8.self)) }
+            guard dirty else { return }
+            lock.withLock { b.dirty = false }
+            try applySpec(name: b.name, ext: b.ext, text: text)
+            return
+        }
         guard case .file(let f, _) = lock.withLock({ handles[fh] }) else { return }
         guard case .branch(let r, let b, _) = f.key else { return }
         do { if let res = try f.flush(repo: r, branch: b) { mutated(r, b, res) } } catch { throw FSError(error) }

@@ -72,6 +72,26 @@ extension APIServer {
         }
     }
 
+    /// Images the runner can use (docs/api/README.md, "Images").
+    func addImageRoutes(_ api: RouterGroup<BasicRequestContext>) {
+        api.get("images") { _, _ in
+            let m = try requirePipelines()
+            return json(try await blocking { try m.listImages() })
+        }
+        api.post("images/aliases") { req, ctx in
+            struct Body: Decodable { var name: String; var target: String }
+            let m = try requirePipelines()
+            let b = try await decode(Body.self, req, ctx)
+            return json(try await blocking { try m.aliasImage(b.name, to: b.target) }, status: .created)
+        }
+        api.delete("images/aliases") { req, _ in
+            let m = try requirePipelines()
+            let name = try requireQuery(req, "name")
+            try await blocking { try m.removeImageAlias(name) }
+            return Response(status: .noContent)
+        }
+    }
+
     func requirePipelines() throws -> PipelineManager {
         guard let p = pipelines else {
             throw PFSError(.unavailable, "this daemon runs without pipelines (no bubblewrap or --no-pipelines); install bubblewrap and restart pfsmount")

@@ -221,6 +221,7 @@ public struct APIServer: Sendable {
         }
         api.post("gc") { _, _ in json(try await blocking { try store.gc() }) }
         addPipelineRoutes(api)
+        addImageRoutes(api)
         return router
     }
 

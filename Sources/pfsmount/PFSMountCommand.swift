@@ -88,7 +88,8 @@ struct PFSMountCommand: AsyncParsableCommand {
             let daemon = try Daemon(config: config, logger: logger)
             let announce = self.announce
             // "ready" once the API serves and, when mounting, the filesystem is mounted.
-            let runner = BubblewrapRunner()
+            let images = try ImageRegistry(file: config.dataDir.appendingPathComponent("images.json"))
+            let runner = BubblewrapRunner(images: images)
             let pipelinesOn = !noPipelines && (try? runner.validate(image: nil)) != nil
                 && access("/dev/fuse", R_OK | W_OK) == 0
             if !noPipelines && !pipelinesOn {
@@ -103,10 +104,12 @@ struct PFSMountCommand: AsyncParsableCommand {
                 }
             }
             var services: [any Service] = []
+            var userFS: PFSFileSystem?
             if let mountAt {
                 var fsOptions = PFSFileSystem.Options()
                 fsOptions.settle = .milliseconds(settle)
                 let fs = try PFSFileSystem(store: daemon.store, options: fsOptions, logger: logger)
+                userFS = fs
                 var mo = MountOptions(mountpoint: mountAt)
                 mo.allowOther = allowOther
                 services.append(MountService(fs: fs, options: mo, logger: logger, onMounted: ready))
@@ -122,7 +125,8 @@ struct PFSMountCommand: AsyncParsableCommand {
                 services.append(MountService(fs: viewsFS, options: vo, logger: logger, onMounted: ready))
                 let scheduler = try Scheduler(store: daemon.store, views: viewsFS, viewsPath: viewsPath, runner: runner, logger: logger)
                 services.append(scheduler)
-                manager = PipelineManager(store: daemon.store, runner: runner, logDir: scheduler.logDir)
+                manager = PipelineManager(store: daemon.store, runner: runner, logDir: scheduler.logDir, images: images)
+                userFS?.pipelines = manager
             }
             try await daemon.run(extraServices: services, pipelines: manager, onReady: ready)
         } catch let e as PFSError {

@@ -74,7 +74,7 @@ public struct APIRequest: Sendable, Equatable, CustomStringConvertible {
         "/v1/repos/" + encodeSegment(repo) + rest
     }
 
-    private static func json<T: Encodable>(_ value: T) -> Data {
+    static func json<T: Encodable>(_ value: T) -> Data {
         // The bodies are plain structs of strings and bools; encoding them cannot fail.
         (try? PFSJSON.encoder().encode(value)) ?? Data("{}".utf8)
     }

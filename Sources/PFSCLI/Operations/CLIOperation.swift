@@ -31,6 +31,52 @@ public enum CLIOperation: Sendable, Equatable {
     case fsck(verify: Bool)
     case gc
     case unmount
+    // Pipelines, jobs, datums, logs, images (OperationRunner+Pipelines.swift).
+    case createPipelines(CreatePipelineRequest)
+    case listPipelines
+    case inspectPipeline(String)
+    case deletePipelines(names: [String], all: Bool, keepRepo: Bool)
+    case startPipeline(String)
+    case stopPipeline(String)
+    case runPipeline(String)
+    case listJobs(pipeline: String?)
+    case inspectJob(JobTarget)
+    case waitJob(JobTarget, timeoutSeconds: Int?)
+    case listDatums(JobTarget)
+    case logs(LogsRequest)
+    case listImages
+    case aliasImage(name: String, target: String)
+    case unaliasImage(String)
+}
+
+/// `create pipeline` / `update pipeline`: spec files (paths, URLs, `-` for stdin), read when the command runs.
+public struct CreatePipelineRequest: Sendable, Equatable {
+    public var sources: [String]
+    public var update: Bool
+    public var reprocess: Bool
+    public init(sources: [String], update: Bool, reprocess: Bool = false) {
+        self.sources = sources; self.update = update; self.reprocess = reprocess
+    }
+}
+
+/// A job: `PIPELINE@ID`, or a bare `ID` (the jobs of every pipeline in that commit set). The id may be a prefix.
+public struct JobTarget: Sendable, Equatable, CustomStringConvertible {
+    public var pipeline: String?
+    public var id: String
+    public init(pipeline: String?, id: String) { self.pipeline = pipeline; self.id = id }
+    public var description: String { pipeline.map { "\($0)@\(id)" } ?? id }
+}
+
+/// `logs` / `get-logs`.
+public struct LogsRequest: Sendable, Equatable {
+    public var pipeline: String
+    public var job: String?
+    public var datum: String?
+    /// `-f`: keep printing new lines until the job (or every running job of the pipeline) finishes.
+    public var follow: Bool
+    public init(pipeline: String, job: String? = nil, datum: String? = nil, follow: Bool = false) {
+        self.pipeline = pipeline; self.job = job; self.datum = datum; self.follow = follow
+    }
 }
 
 /// A commit named by repo and ref (a branch, an id or prefix, with optional `^`/`~N`).

@@ -27,6 +27,10 @@ public struct PipelineSpec: Codable, Sendable, Equatable {
     public var overwriteOutput: Bool = false
     /// Which dialect the spec was written in (for `inspect pipeline` and docs).
     public var dialect: Dialect = .v2
+    /// The spec file's text as the user wrote it (read back through `~/pfs/.pfs/pipelines/<name>.json`).
+    public var sourceText: String?
+    /// The spec file's format: "json" or "yaml".
+    public var sourceFormat: String?
 
     public init(name: String, transform: Transform, input: Input) {
         self.name = name
@@ -103,6 +107,47 @@ public indirect enum Input: Codable, Sendable, Equatable {
         case .pfs(let p): return [p]
         case .cross(let l), .union(let l), .join(let l), .group(let l): return l.flatMap(\.pfsInputs)
         case .cron: return []
+        }
+    }
+
+    // Encoded as Pachyderm writes inputs, `{"pfs": {…}}`, `{"cross": […]}`, so `inspect pipeline --raw` reads
+    // like a spec. Decoding also takes the synthesized form `{"pfs": {"_0": {…}}}` that specs were stored in
+    // before.
+    private enum Kind: String, CodingKey { case pfs, cross, union, join, group, cron }
+    private struct Legacy<T: Decodable>: Decodable {
+        var value: T
+        enum CodingKeys: String, CodingKey { case value = "_0" }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Kind.self)
+        guard c.allKeys.count == 1, let kind = c.allKeys.first else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath,
+                                                    debugDescription: "an input holds exactly one of pfs, cross, union, join, group, cron"))
+        }
+        func value<T: Decodable>(_ type: T.Type) throws -> T {
+            if let legacy = try? c.decode(Legacy<T>.self, forKey: kind) { return legacy.value }
+            return try c.decode(T.self, forKey: kind)
+        }
+        switch kind {
+        case .pfs: self = .pfs(try value(PFSInput.self))
+        case .cross: self = .cross(try value([Input].self))
+        case .union: self = .union(try value([Input].self))
+        case .join: self = .join(try value([Input].self))
+        case .group: self = .group(try value([Input].self))
+        case .cron: self = .cron(try value(CronInput.self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Kind.self)
+        switch self {
+        case .pfs(let p): try c.encode(p, forKey: .pfs)
+        case .cross(let l): try c.encode(l, forKey: .cross)
+        case .union(let l): try c.encode(l, forKey: .union)
+        case .join(let l): try c.encode(l, forKey: .join)
+        case .group(let l): try c.encode(l, forKey: .group)
+        case .cron(let x): try c.encode(x, forKey: .cron)
         }
     }
 }

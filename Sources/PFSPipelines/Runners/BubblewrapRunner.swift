@@ -9,22 +9,30 @@ import Glibc
 /// namespaces, and nothing of pfs's data directory or mounts.
 public struct BubblewrapRunner: Runner {
     public let bwrap: String
+    /// Aliases of `host` (`pfs image alias fruit_stand host`); nil: only `host` and no image are accepted.
+    public let images: ImageRegistry?
 
-    public init(bwrap: String? = nil) {
+    public init(bwrap: String? = nil, images: ImageRegistry? = nil) {
         self.bwrap = bwrap ?? ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         } ?? "bwrap"
+        self.images = images
     }
 
     public static let hostImages: Set<String> = ["", "host"]
 
     public func validate(image: String?) throws {
-        if let image, !Self.hostImages.contains(image) {
-            throw PFSError.invalid("image \"\(image)\" is not available to the host sandbox runner; use image \"host\", import the image with `pfs image import \(image) PATH`, or map it with `pfs image alias \(image) host`")
-        }
+        try checkImage(image)
         guard FileManager.default.isExecutableFile(atPath: bwrap) else {
             throw PFSError.precondition("bubblewrap (bwrap) is not installed; install it with `apt-get install bubblewrap`")
         }
+    }
+
+    /// The image must be `host` (or none) or an alias of it.
+    func checkImage(_ image: String?) throws {
+        guard let image, !Self.hostImages.contains(image) else { return }
+        if let images, images.resolve(image) == "host" { return }
+        throw PFSError.invalid("image \"\(Names.printable(image))\" is not available to the host sandbox runner; use image \"host\", or, if the commands it runs exist on this machine, map it with `pfs image alias \(image) host`")
     }
 
     /// The bwrap command line for an invocation (exposed for tests).
@@ -59,6 +67,8 @@ public struct BubblewrapRunner: Runner {
 
     public func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult {
         guard !w.cmd.isEmpty else { throw PFSError.invalid("transform.cmd is empty") }
+        // An alias removed since the pipeline was created: a clear datum failure, not a run on the wrong image.
+        try checkImage(w.image)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: bwrap)
         p.arguments = arguments(w)

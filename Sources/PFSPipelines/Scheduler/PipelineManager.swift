@@ -6,11 +6,14 @@ public struct PipelineManager: Sendable {
     public let store: Store
     public let runner: any Runner
     public let logDir: URL
+    /// The daemon's image aliases (`pfs image alias`); nil when the runner has none.
+    public let images: ImageRegistry?
 
-    public init(store: Store, runner: any Runner, logDir: URL) {
+    public init(store: Store, runner: any Runner, logDir: URL, images: ImageRegistry? = nil) {
         self.store = store
         self.runner = runner
         self.logDir = logDir
+        self.images = images
     }
 
     /// Creates (or with `update`, replaces) every pipeline in a spec file. With `reprocess`, an update gets a
@@ -21,7 +24,10 @@ public struct PipelineManager: Sendable {
         do { specs = try SpecParser.parse(specText, filename: filename) } catch let e as SpecError { throw e.pfsError }
         guard !specs.isEmpty else { throw PFSError.invalid("the spec file holds no pipeline") }
         var out: [PipelineInfo] = []
-        for spec in specs {
+        let format = specText.drop { $0.isWhitespace }.first == "{" ? "json" : "yaml"
+        for var spec in specs {
+            spec.sourceText = specText
+            spec.sourceFormat = format
             try runner.validate(image: spec.transform.image)
             if spec.resourceLimits?.gpu != nil || spec.resourceRequests?.gpu != nil {
                 throw PFSError.precondition("pipeline \"\(spec.name)\" asks for a GPU, and the host sandbox runner cannot give one; GPU pipelines need the container runner on a machine with a GPU")
