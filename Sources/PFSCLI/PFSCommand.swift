@@ -26,7 +26,7 @@ public struct PFSCommand: AsyncParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: invokedName,
-            abstract: "Version control for data: repos, branches, commits and files (Pachyderm's pachctl verbs).",
+            abstract: "Version control for data with pipelines: repos, commits, files, pipelines and jobs (Pachyderm's pachctl verbs).",
             discussion: """
                 Both spellings of Pachyderm's CLI work: 2.x (verb then noun, e.g. `pfs list commit data@master`) and \
                 the 1.x hyphenated commands (e.g. `pfs list-commit data master`). 2.x `put file` replaces files \
@@ -46,13 +46,18 @@ public struct PFSCommand: AsyncParsableCommand {
                   pfs put file data@master:/sales.csv -f sales.csv
                   pfs list commit data
                   pfs get file data@master:/sales.csv
+                  pfs create pipeline -f edges.json
+                  pfs list job
+                  pfs logs --pipeline edges
                   pachctl put-file data master sales -c -f set1.txt
+                  pachctl create-pipeline -f pipeline.json
                 """,
             groupedSubcommands: [
                 CommandGroup(name: "Pachyderm 2.x (verb noun)", subcommands: [
                     Create.self, Update.self, List.self, Inspect.self, Delete.self,
                     Start.self, Finish.self, Wait.self,
                     Put.self, Get.self, Glob.self, Diff.self, Copy.self,
+                    Stop.self, Run.self, Logs.self, Image.self,
                 ]),
                 CommandGroup(name: "Pachyderm 1.x", subcommands: [
                     LegacyCreateRepo.self, LegacyUpdateRepo.self, LegacyListRepo.self, LegacyInspectRepo.self,
@@ -62,6 +67,10 @@ public struct PFSCommand: AsyncParsableCommand {
                     LegacyDeleteCommit.self, LegacyFlushCommit.self,
                     LegacyPutFile.self, LegacyGetFile.self, LegacyListFile.self, LegacyGlobFile.self,
                     LegacyDiffFile.self, LegacyInspectFile.self, LegacyDeleteFile.self, LegacyCopyFile.self,
+                    LegacyCreatePipeline.self, LegacyUpdatePipeline.self, LegacyListPipeline.self,
+                    LegacyInspectPipeline.self, LegacyDeletePipeline.self, LegacyStartPipeline.self,
+                    LegacyStopPipeline.self, LegacyRunPipeline.self,
+                    LegacyListJob.self, LegacyInspectJob.self, LegacyListDatum.self,
                 ]),
                 CommandGroup(name: "Maintenance", subcommands: [Version.self, Fsck.self, GC.self, Unmount.self]),
             ])

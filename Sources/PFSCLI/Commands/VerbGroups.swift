@@ -5,71 +5,102 @@ import ArgumentParser
 extension PFSCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a repo or a branch.",
+            abstract: "Create a repo, a branch or a pipeline.",
             discussion: """
                 Examples:
                   pfs create repo data
                   pfs create branch data@staging --head master
+                  pfs create pipeline -f edges.json
                 """,
-            subcommands: [CreateRepo.self, CreateBranch.self])
+            subcommands: [CreateRepo.self, CreateBranch.self, CreatePipeline.self])
     }
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Update a repo's description.",
+            abstract: "Update a repo's description or a pipeline's spec.",
             discussion: """
                 Examples:
                   pfs update repo data -d "sales data"
+                  pfs update pipeline -f edges.json --reprocess
                 """,
-            subcommands: [UpdateRepo.self])
+            subcommands: [UpdateRepo.self, UpdatePipeline.self])
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List repos, branches, commits or files.",
+            abstract: "List repos, branches, commits, files, pipelines, jobs or datums.",
             discussion: """
                 Examples:
                   pfs list repo
                   pfs list branch data
                   pfs list commit data@master
                   pfs list file data@master:/raw
+                  pfs list pipeline
+                  pfs list job -p edges
+                  pfs list datum edges@3f2a9c1e
                 """,
-            subcommands: [ListRepo.self, ListBranch.self, ListCommit.self, ListFile.self])
+            subcommands: [ListRepo.self, ListBranch.self, ListCommit.self, ListFile.self, ListPipeline.self, ListJob.self,
+                          ListDatum.self])
     }
 
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the details of a repo, branch, commit or file.",
+            abstract: "Show the details of a repo, branch, commit, file, pipeline or job.",
             discussion: """
                 Examples:
                   pfs inspect repo data
                   pfs inspect commit data@master^
                   pfs inspect file data@master:/sales.csv
+                  pfs inspect pipeline edges
+                  pfs inspect job edges@3f2a9c1e --raw
                 """,
-            subcommands: [InspectRepo.self, InspectBranch.self, InspectCommit.self, InspectFile.self])
+            subcommands: [InspectRepo.self, InspectBranch.self, InspectCommit.self, InspectFile.self, InspectPipeline.self,
+                          InspectJob.self])
     }
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete a repo, branch, commit or file.",
+            abstract: "Delete a repo, branch, commit, file or pipeline.",
             discussion: """
                 Examples:
                   pfs delete repo scratch --force
                   pfs delete branch data@staging
                   pfs delete commit data@master
                   pfs delete file data@master:/old.csv
+                  pfs delete pipeline edges
                 """,
-            subcommands: [DeleteRepo.self, DeleteBranch.self, DeleteCommit.self, DeleteFile.self])
+            subcommands: [DeleteRepo.self, DeleteBranch.self, DeleteCommit.self, DeleteFile.self, DeletePipeline.self])
     }
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start a commit.",
+            abstract: "Start a commit, or restart a stopped pipeline.",
             discussion: """
                 Examples:
                   pfs start commit data@master
+                  pfs start pipeline edges
                 """,
-            subcommands: [StartCommit.self])
+            subcommands: [StartCommit.self, StartPipeline.self])
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a pipeline.",
+            discussion: """
+                Examples:
+                  pfs stop pipeline edges
+                """,
+            subcommands: [StopPipeline.self])
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a pipeline on its current inputs.",
+            discussion: """
+                Examples:
+                  pfs run pipeline edges
+                """,
+            subcommands: [RunPipeline.self])
     }
 
     struct Finish: AsyncParsableCommand {
@@ -84,12 +115,13 @@ extension PFSCommand {
 
     struct Wait: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Wait for a commit set to finish.",
+            abstract: "Wait for a commit set or a job to finish.",
             discussion: """
                 Examples:
                   pfs wait commit data@master
+                  pfs wait job 3f2a9c1e
                 """,
-            subcommands: [WaitCommit.self])
+            subcommands: [WaitCommit.self, WaitJob.self])
     }
 
     struct Put: AsyncParsableCommand {

@@ -131,6 +131,11 @@ public struct OperationRunner: Sendable {
                 throw PFSError(.timeout, "the daemon (pid \(status.pid)) is still stopping after 120 s; it is storing open files — check its log")
             }
             try emit(status) { s in "unmounted \(s.mountpoint ?? "(no mount)"); daemon \(s.pid) stopped\n" }
+
+        case .createPipelines, .listPipelines, .inspectPipeline, .deletePipelines, .startPipeline, .stopPipeline,
+             .runPipeline, .listJobs, .inspectJob, .waitJob, .listDatums, .logs, .listImages, .aliasImage, .unaliasImage:
+            let handled = try await runPipelineOperation(operation)
+            assert(handled, "\(operation) is not handled by runPipelineOperation")
         }
         return .success
     }

@@ -77,17 +77,21 @@ extension Render {
     }
 
     public static func job(_ j: JobInfo, now: Date) -> String {
-        var lines = [
+        let inputs: [String] = j.inputCommits.map { c in
+            let id = c.id.isEmpty ? "<empty>" : c.id
+            let branch = c.branch.map { " (\($0))" } ?? ""
+            return "\(c.repo)@\(id)\(branch)"
+        }
+        let counts = "\(j.datumsTotal) total, \(j.processed) processed, \(j.skipped) skipped, \(j.failed) failed, \(j.recovered) recovered"
+        var lines: [String] = [
             "ID: \(j.id)",
             "Pipeline: \(j.pipeline) (version \(j.pipelineVersion))",
             "State: \(j.state.rawValue)" + (j.reason.isEmpty ? "" : " (\(j.reason))"),
             "Started: \(Humanize.ago(j.started, now: now))",
             "Duration: \(duration(j))",
-            "Datums: \(j.datumsTotal) total, \(j.processed) processed, \(j.skipped) skipped, \(j.failed) failed, \(j.recovered) recovered",
+            "Datums: \(counts)",
             "Planning: \(String(format: "%.3f", j.planSeconds)) s",
-            "Input Commits: " + (j.inputCommits.isEmpty ? "<none>" : j.inputCommits.map { c in
-                "\(c.repo)@\(c.id.isEmpty ? "<empty>" : c.id)" + (c.branch.map { " (\($0))" } ?? "")
-            }.joined(separator: ", ")),
+            "Input Commits: \(inputs.isEmpty ? "<none>" : inputs.joined(separator: ", "))",
             "Output Commit: \(j.pipeline)@\(j.outputCommit)",
         ]
         lines = lines.map(Table.clean)

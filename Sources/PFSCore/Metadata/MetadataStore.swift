@@ -288,6 +288,17 @@ extension MetadataStore {
                              c.size, c.commitSet, prov, c.seq])
     }
 
+    /// Inserts `c` and makes it the head of its branch (creating the branch if it does not exist).
+    static func insertCommitAsHead(_ db: Database, _ c: CommitRow) throws {
+        try insertCommit(db, c)
+        guard let branch = c.branch else { return }
+        if try MetadataStore.branch(db, c.repo, branch) == nil {
+            try insertBranch(db, BranchRow(repo: c.repo, name: branch, head: c.id, created: c.started))
+        } else {
+            try setHead(db, c.repo, branch, c.id)
+        }
+    }
+
     static func markFinished(_ db: Database, _ repo: String, _ id: String, root: ObjectHash, size: Int64, finished: Date,
                              description: String?) throws {
         if let description {

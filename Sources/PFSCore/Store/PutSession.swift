@@ -314,15 +314,7 @@ extension Store {
                 let tree = try WorkingTree(trees: trees, baseRoot: parent?.root)
                 try checkAppends(s, against: tree.entry)
                 try tree.apply(s.stagedOps, now: Self.nowNs())
-                let batch = objects.makeBatch()
-                let written: (root: ObjectHash, size: Int64)
-                do {
-                    written = try tree.write(batch: batch)
-                    try batch.commit()
-                } catch {
-                    batch.abort()
-                    throw error
-                }
+                let written = try writeTree(tree)
                 let id = CommitID.generate()
                 try meta.write { db in
                     let date = Date()
@@ -330,12 +322,7 @@ extension Store {
                                         state: .finished, origin: .user, description: description, started: date,
                                         finished: date, size: written.size, commitSet: id, provenance: [],
                                         seq: try MetadataStore.nextSeq(db))
-                    try MetadataStore.insertCommit(db, row)
-                    if try MetadataStore.branch(db, s.repo, branch) == nil {
-                        try MetadataStore.insertBranch(db, BranchRow(repo: s.repo, name: branch, head: id, created: date))
-                    } else {
-                        try MetadataStore.setHead(db, s.repo, branch, id)
-                    }
+                    try MetadataStore.insertCommitAsHead(db, row)
                     try propagate(db, from: row)
                 }
                 return (id, true)

@@ -95,7 +95,7 @@ extension Store {
                             provenance: [CommitRefInfo] = []) throws -> CommitInfo {
         try Names.validateBranch(branch)
         return try locked {
-            let row = try meta.write { db -> CommitRow in
+            let parentRow = try meta.read { db -> CommitRow? in
                 _ = try requireRepo(db, repo)
                 let b = try MetadataStore.branch(db, repo, branch)
                 if let h = b?.head, let head = try MetadataStore.commit(db, repo, h), head.state == .open {
@@ -110,21 +110,10 @@ extension Store {
                 if let p = parentRow, p.state == .open {
                     throw PFSError.precondition("parent commit \(p.id) is still open; finish it first")
                 }
-                let id = CommitID.generate()
-                let row = CommitRow(id: id, repo: repo, branch: branch, parent: parentRow?.id, root: nil, state: .open,
-                                    origin: origin, description: description, started: Date(), finished: nil,
-                                    size: parentRow?.size ?? 0, commitSet: commitSet ?? id, provenance: provenance,
-                                    seq: try MetadataStore.nextSeq(db))
-                try MetadataStore.insertCommit(db, row)
-                if b == nil {
-                    try MetadataStore.insertBranch(db, BranchRow(repo: repo, name: branch, head: id, created: Date()))
-                } else {
-                    try MetadataStore.setHead(db, repo, branch, id)
-                }
-                return row
+                return parentRow
             }
-            let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: row))
-            openTrees.withLock { $0[Self.openKey(row.repo, row.id)] = tree }
+            let row = try openCommitLocked(repo: repo, branch: branch, parent: parentRow, description: description,
+                                           origin: origin, commitSet: commitSet, provenance: provenance)
             return try meta.read { db in try commitInfo(db, row) }
         }
     }
@@ -144,15 +133,7 @@ extension Store {
                 throw PFSError(.internal, "open commit \(c.id) has no working tree; restart the daemon to restore it")
             }
             let parent = tree.baseRoot
-            let batch = objects.makeBatch()
-            let written: (root: ObjectHash, size: Int64)
-            do {
-                written = try tree.write(batch: batch)
-                try batch.commit()
-            } catch {
-                batch.abort()
-                throw error
-            }
+            let written = try writeTree(tree)
             // No change: the parent's tree again or, without a parent, an empty tree (e.g. a directory made and
             // removed again).
             let unchanged = parent.map { written.root == $0 } ?? (written.root == TreeStore.emptyTreeHash)

@@ -68,7 +68,13 @@ extension Store {
     /// that finished it). Their working trees are made when their job starts (`prepareOutputCommit`).
     func propagate(_ db: Database, from finished: CommitRow) throws {
         guard finished.origin == .user, let branch = finished.branch else { return }
-        let down = try downstream(db, of: BranchRef(repo: finished.repo, branch: branch))
+        try openDownstream(db, of: BranchRef(repo: finished.repo, branch: branch), commit: finished)
+    }
+
+    /// Opens a commit of `commit`'s set on every branch downstream of `source` that has none in it yet.
+    func openDownstream(_ db: Database, of source: BranchRef, commit finished: CommitRow) throws {
+        let branch = source.branch
+        let down = try downstream(db, of: source)
         guard !down.isEmpty else { return }
         var heads: [BranchRef: String] = [BranchRef(repo: finished.repo, branch: branch): finished.id]
         for d in down {
@@ -82,8 +88,7 @@ extension Store {
             let row = CommitRow(id: id, repo: d.repo, branch: d.name, parent: parent?.id, root: nil, state: .open,
                                 origin: .auto, description: "", started: Date(), finished: nil, size: parent?.size ?? 0,
                                 commitSet: finished.commitSet, provenance: prov, seq: try MetadataStore.nextSeq(db))
-            try MetadataStore.insertCommit(db, row)
-            try MetadataStore.setHead(db, d.repo, d.name, id)
+            try MetadataStore.insertCommitAsHead(db, row)
             heads[BranchRef(repo: d.repo, branch: d.name)] = id
         }
     }
@@ -123,19 +128,39 @@ extension Store {
                 guard let b = try MetadataStore.branch(db, repo, branch), !b.provenance.isEmpty else { return nil }
                 if let h = b.head, let head = try MetadataStore.commit(db, repo, h), head.state == .open { return nil }
                 var prov: [CommitRefInfo] = []
+                // The commit joins the commit set of an upstream head, so `wait commit <input>` (1.x
+                // `flush-commit`) also waits for the jobs a new pipeline runs on data that was already there:
+                // an open pipeline output upstream (its finish will not propagate), else the newest upstream head.
+                var join: CommitRow?
                 for u in b.provenance {
                     let head = try MetadataStore.branch(db, u.repo, u.branch)?.head
-                    if let head, let c = try MetadataStore.commit(db, u.repo, head), c.state == .open { return nil }
+                    if let head, let c = try MetadataStore.commit(db, u.repo, head) {
+                        // An open user commit opens this branch's commit itself when it finishes.
+                        if c.state == .open && c.origin == .user { return nil }
+                        if let j = join {
+                            if (c.state == .open) != (j.state == .open) ? c.state == .open : c.seq > j.seq { join = c }
+                        } else {
+                            join = c
+                        }
+                    }
                     prov.append(CommitRefInfo(repo: u.repo, branch: u.branch, id: head ?? ""))
                 }
-                guard prov.contains(where: { !$0.id.isEmpty }) else { return nil }
-                let id = CommitID.generate()
+                guard let join else { return nil }
+                var id = join.commitSet
+                if try MetadataStore.commit(db, repo, id) != nil {
+                    // Already computed from these inputs (`run pipeline`, `update pipeline --reprocess`): a new set,
+                    // unless an upstream job of that set is still to come (it brings this branch's commit along).
+                    if join.state == .open { return nil }
+                    id = CommitID.generate()
+                }
                 let parent = try b.head.flatMap { try MetadataStore.commit(db, repo, $0) }
-                try MetadataStore.insertCommit(db, CommitRow(id: id, repo: repo, branch: branch, parent: parent?.id, root: nil,
-                                                             state: .open, origin: .auto, description: "", started: Date(),
-                                                             finished: nil, size: parent?.size ?? 0, commitSet: id,
-                                                             provenance: prov, seq: try MetadataStore.nextSeq(db)))
-                try MetadataStore.setHead(db, repo, branch, id)
+                let row = CommitRow(id: id, repo: repo, branch: branch, parent: parent?.id, root: nil,
+                                    state: .open, origin: .auto, description: "", started: Date(),
+                                    finished: nil, size: parent?.size ?? 0, commitSet: id,
+                                    provenance: prov, seq: try MetadataStore.nextSeq(db))
+                try MetadataStore.insertCommitAsHead(db, row)
+                // Pipelines downstream compute from this output: they get their commits in the same set.
+                try openDownstream(db, of: BranchRef(repo: repo, branch: branch), commit: row)
                 return id
             }
         }

@@ -29,7 +29,10 @@ extension Store {
             if let open {
                 commit = open
             } else {
-                commit = try openCommitLocked(repo: repo, branch: branch)
+                let parent = try meta.read { db in
+                    try MetadataStore.branch(db, repo, branch)?.head.flatMap { try MetadataStore.commit(db, repo, $0) }
+                }
+                commit = try openCommitLocked(repo: repo, branch: branch, parent: parent, description: Self.mountCommitDescription)
             }
             guard let tree = openTree(commit.repo, commit.id) else {
                 throw PFSError(.internal, "open commit \(commit.id) has no working tree; restart the daemon to restore it")
@@ -55,26 +58,36 @@ extension Store {
         }
     }
 
-    /// Opens a commit on `branch` (caller holds the write lock).
-    private func openCommitLocked(repo: String, branch: String) throws -> CommitRow {
+    /// Opens a commit on `branch` as its new head, with its working tree (caller holds the write lock and has
+    /// checked the branch has no open commit and `parent` is finished).
+    func openCommitLocked(repo: String, branch: String, parent: CommitRow?, description: String,
+                          origin: CommitOrigin = .user, commitSet: String? = nil,
+                          provenance: [CommitRefInfo] = []) throws -> CommitRow {
         let row = try meta.write { db -> CommitRow in
-            let b = try MetadataStore.branch(db, repo, branch)
-            let parent = try b?.head.flatMap { try MetadataStore.commit(db, repo, $0) }
             let id = CommitID.generate()
             let row = CommitRow(id: id, repo: repo, branch: branch, parent: parent?.id, root: nil, state: .open,
-                                origin: .user, description: Self.mountCommitDescription, started: Date(), finished: nil,
-                                size: parent?.size ?? 0, commitSet: id, provenance: [], seq: try MetadataStore.nextSeq(db))
-            try MetadataStore.insertCommit(db, row)
-            if b == nil {
-                try MetadataStore.insertBranch(db, BranchRow(repo: repo, name: branch, head: id, created: Date()))
-            } else {
-                try MetadataStore.setHead(db, repo, branch, id)
-            }
+                                origin: origin, description: description, started: Date(), finished: nil,
+                                size: parent?.size ?? 0, commitSet: commitSet ?? id, provenance: provenance,
+                                seq: try MetadataStore.nextSeq(db))
+            try MetadataStore.insertCommitAsHead(db, row)
             return row
         }
-        let tree = try WorkingTree(trees: trees, baseRoot: try parentRoot(of: row))
+        let tree = try WorkingTree(trees: trees, baseRoot: parent?.root)
         openTrees.withLock { $0[Self.openKey(row.repo, row.id)] = tree }
         return row
+    }
+
+    /// Writes a working tree's changed directories and makes them durable; returns the root and size.
+    func writeTree(_ tree: WorkingTree) throws -> (root: ObjectHash, size: Int64) {
+        let batch = objects.makeBatch()
+        do {
+            let written = try tree.write(batch: batch)
+            try batch.commit()
+            return written
+        } catch {
+            batch.abort()
+            throw error
+        }
     }
 
     /// The head commit of a branch (nil: no such branch, or no commits yet).
