@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(name: "pachctl", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "PFSCoreTests", dependencies: ["PFSCore"], swiftSettings: swiftSettings),
         .testTarget(name: "PFSPipelinesTests", dependencies: ["PFSPipelines", "PFSCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "PFSCLITests", dependencies: ["PFSCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "PFSCLITests", dependencies: ["PFSCLI", "PFSPipelines"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],

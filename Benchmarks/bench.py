@@ -348,6 +348,15 @@ class Bench:
     def detail(self, line):
         self.details.append(line)
 
+    def with_dvc(self, where, fn):
+        """Runs a DVC step; if DVC itself fails, its column is dropped (with a note), not pfs's figures."""
+        try:
+            fn()
+        except (RuntimeError, SanityError, OSError) as e:
+            self.notes.append(f"DVC failed in {where}, so its column is left out from then on: {e}")
+            log(f"dvc failed in {where}: {e}")
+            self.dvc = None
+
     def check(self, cond, msg):
         if not cond:
             raise SanityError(msg)
@@ -397,16 +406,20 @@ class Bench:
             self.check(res.get("new_bytes", 0) >= size, f"put file big@master: new_bytes {res.get('new_bytes')} < {size} for fresh random content")
             # dvc add of the same bytes, in a fresh DVC repo (its cache would dedup a second add).
             if self.dvc:
-                drepo = self.dvc.new_repo(os.path.join(self.work, f"dvc-big{i}"))
-                run(["cp", src, os.path.join(drepo, "big.bin")])
-                settle(); warm(os.path.join(drepo, "big.bin"))
-                samples["dvc"].append(self.dvc.add(drepo, "big.bin"))
-                Dvc.check(drepo, "big.bin", size=size)
-                shutil.rmtree(drepo); settle()
+                def dvc_big():
+                    drepo = self.dvc.new_repo(os.path.join(self.work, f"dvc-big{i}"))
+                    run(["cp", src, os.path.join(drepo, "big.bin")])
+                    settle(); warm(os.path.join(drepo, "big.bin"))
+                    samples["dvc"].append(self.dvc.add(drepo, "big.bin"))
+                    Dvc.check(drepo, "big.bin", size=size)
+                    shutil.rmtree(drepo); settle()
+                self.with_dvc("benchmark 1", dvc_big)
             if i == reps - 1:
                 got, n = self.pfs.file_sha256("big", "master", f"/big{i}.bin")
                 self.check((got, n) == (expect, size), f"get file big@master:/big{i}.bin: sha256 {got} ({n} bytes) != put {expect} ({size} bytes)")
                 self.detail(f"- sanity: `pfs get file big@master:/big{i}.bin` streams {n} bytes with the sha256 of the source ({expect[:16]}…).")
+        if not self.dvc:
+            samples["dvc"] = []  # DVC failed part-way: no half column
         self.raw["big"] = samples
         pfs, cp, cps = median(samples["pfs"]), median(samples["cp"]), median(samples["cp_fsync"])
         self.row(f"put file, 1 × {label} (vs cp, no fsync)", f"{fmt_time(pfs)} ({fmt_rate(size, pfs)})",
@@ -455,12 +468,14 @@ class Bench:
             samples["cp"].append(time.perf_counter() - t0)
             settle()
             if self.dvc:
-                drepo = self.dvc.new_repo(os.path.join(self.work, f"dvc-small{i}"))
-                run(["cp", "-r", src, os.path.join(drepo, "files")])
-                settle()
-                samples["dvc"].append(self.dvc.add(drepo, "files"))
-                Dvc.check(drepo, "files", nfiles=n)
-                settle()
+                def dvc_small():
+                    drepo = self.dvc.new_repo(os.path.join(self.work, f"dvc-small{i}"))
+                    run(["cp", "-r", src, os.path.join(drepo, "files")])
+                    settle()
+                    samples["dvc"].append(self.dvc.add(drepo, "files"))
+                    Dvc.check(drepo, "files", nfiles=n)
+                    settle()
+                self.with_dvc("benchmark 2", dvc_small)
             # sanity: a sample of files reads back byte for byte; the listing has every file.
             names = sorted(os.listdir(src))
             listing = self.api.list_files("small", "master", f"/set{i}")
@@ -469,6 +484,8 @@ class Bench:
                 got, m = self.pfs.file_sha256("small", "master", f"/set{i}/{name}")
                 self.check((got, m) == (sha256_file(os.path.join(src, name)), size), f"get file small@master:/set{i}/{name} differs from the source")
         self.detail(f"- sanity: each set lists {n:,} entries and 3 sampled files per set read back with the source's sha256.")
+        if not self.dvc:
+            samples["dvc"] = []
         self.raw["small"] = samples
         pfs = median(samples["pfs"])
         total = n * size
@@ -670,6 +687,9 @@ class Bench:
                 if self.args.via == "auto":
                     self.notes.append("The `pfs` CLI was not usable (not built, or `put file` has no `--raw`): pfs was driven through "
                                       "its API from the harness, so no timing includes a CLI process start.")
+                if self.args.via == "api":
+                    why = self.args.via_reason or "as asked with --via api"
+                    self.notes.append(f"pfs was driven through its API from the harness ({why}): no timing includes a CLI process start.")
                 self.pfs = APIDriver(self.api)
             else:
                 self.pfs = CLIDriver(pfs_bin, self.data_dir, self.api)
@@ -774,6 +794,7 @@ def main():
     ap.add_argument("--dvc", help="the dvc executable, or 'none'")
     ap.add_argument("--dvc-reason", help="why DVC is missing (shown in the report)")
     ap.add_argument("--via", choices=["auto", "cli", "api"], default="auto", help="drive pfs through the CLI or the API")
+    ap.add_argument("--via-reason", help="why the API is used (for the report)")
     ap.add_argument("--only", help="comma-separated benchmark numbers, e.g. 1,3")
     ap.add_argument("--pid-file", help="where to write the daemon's pid (run.sh kills it on exit)")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
@@ -789,6 +810,9 @@ def main():
         args.work = tempfile.mkdtemp(prefix="pfs-bench-")
     try:
         sys.exit(Bench(args).run())
+    except KeyboardInterrupt:
+        log("interrupted; the daemon was stopped and nothing was reported")
+        sys.exit(130)
     finally:
         if own:
             shutil.rmtree(args.work, ignore_errors=True)

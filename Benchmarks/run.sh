@@ -3,7 +3,7 @@
 # starts a private daemon on a scratch data directory, measures pfs and its references in the same run,
 # and writes Benchmarks/results/latest.md (+ latest.json). See Benchmarks/README.md.
 #
-#   Benchmarks/run.sh                full sizes (~10-15 min on 2 cores): 1 GiB file, 10,000 files, 100,000-file branch
+#   Benchmarks/run.sh                full sizes (3-7 min on 2 cores, plus the build): 1 GiB file, 10,000 files, 100,000-file branch
 #   Benchmarks/run.sh --quick        small sizes, a smoke run for CI (< 2 min once built)
 #   options: --no-dvc  --only 1,3  --via cli|api  --check-targets (exit 3 if a target is missed)  --keep (keep scratch)
 #            --no-build (use the release binaries already in .build, e.g. while the tree does not compile)
@@ -79,12 +79,12 @@ else
   swift build -c release --product pfsmount >&2
 fi
 if [ "$build" = 0 ]; then
-  [ -x "$bin/pfs" ] || extra+=(--via api)
+  [ -x "$bin/pfs" ] || extra+=(--via api --via-reason "there is no pfs binary in .build")
 elif ! swift build -c release --product pfs >"$work/build-pfs.log" 2>&1; then
   say "the pfs CLI does not build (see below); pfs will be driven through its API"
   tail -n 20 "$work/build-pfs.log" >&2
   # A pfs binary left in .build by an older build is not the current CLI: do not use it.
-  extra+=(--via api)
+  extra+=(--via api --via-reason "the pfs CLI did not build")
 fi
 
 # --- DVC, the reference (pip, into Benchmarks/.venv) ----------------------------------------------------------

@@ -52,11 +52,24 @@ final class InodeTable: @unchecked Sendable {
         var orphan: Bool
     }
 
+    /// A branch of a repo, for the per-branch count of inodes.
+    struct BranchRef: Hashable {
+        var repo: String
+        var branch: String
+    }
+
     static let rootIno: UInt64 = 1
     private let lock = NSLock()
     private var byIno: [UInt64: Inode] = [rootIno: Inode(key: .root, lookups: 1, orphan: false)]
     private var byKey: [NodeKey: UInt64] = [.root: rootIno]
     private var next: UInt64 = 2
+    /// How many live inodes each branch has (so a store change checks each branch once, not each inode).
+    private var branchCounts: [BranchRef: Int] = [:]
+
+    private static func branchRef(_ key: NodeKey) -> BranchRef? {
+        if case .branch(let r, let b, _) = key { return BranchRef(repo: r, branch: b) }
+        return nil
+    }
 
     /// The inode for `key`, created if needed; counts one kernel lookup when `count` is set.
     func ino(for key: NodeKey, count: Bool) -> UInt64 {
@@ -69,6 +82,7 @@ final class InodeTable: @unchecked Sendable {
             next += 1
             byIno[ino] = Inode(key: key, lookups: count ? 1 : 0, orphan: false)
             byKey[key] = ino
+            if let b = Self.branchRef(key) { branchCounts[b, default: 0] += 1 }
             return ino
         }
     }
@@ -87,6 +101,9 @@ final class InodeTable: @unchecked Sendable {
             if node.lookups == 0 {
                 byIno[ino] = nil
                 if byKey[node.key] == ino { byKey[node.key] = nil }
+                if let b = Self.branchRef(node.key), let n = branchCounts[b] {
+                    branchCounts[b] = n > 1 ? n - 1 : nil
+                }
             } else {
                 byIno[ino] = node
             }
@@ -131,14 +148,9 @@ final class InodeTable: @unchecked Sendable {
         }
     }
 
-    /// Every inode under any branch (for invalidation).
-    func allBranchInodes() -> [(UInt64, NodeKey)] {
-        lock.withLock {
-            byKey.compactMap { key, ino in
-                if case .branch = key { return (ino, key) }
-                return nil
-            }
-        }
+    /// The branches that have inodes the kernel may cache (checked for head moves on store changes).
+    func knownBranches() -> [BranchRef] {
+        lock.withLock { Array(branchCounts.keys) }
     }
 
     var count: Int { lock.withLock { byIno.count } }

@@ -137,13 +137,19 @@ public final class PFSFileSystem: @unchecked Sendable {
 
     private func checkBranches() {
         guard invalidateInode != nil else { return }
-        var known: [String: [(UInt64, NodeKey)]] = [:]
-        for (ino, key) in inodes.allBranchInodes() {
-            if case .branch(let r, let b, _) = key { known["\(r)/\(b)", default: []].append((ino, key)) }
-        }
-        for (branchKey, nodes) in known {
-            let parts = branchKey.split(separator: "/", maxSplits: 1).map(String.init)
-            let head = (try? store.branchHead(repo: parts[0], branch: parts[1]))?.id ?? ""
+        // One head query per branch the kernel knows about; the (possibly many) inodes of a branch are only
+        // gathered when its head moved elsewhere. (Scanning every inode on every change made `cp -r` quadratic.)
+        for ref in inodes.knownBranches() {
+            let branchKey = "\(ref.repo)/\(ref.branch)"
+            // A cached view that is still current names the head without a query (the common case while
+            // the mount itself writes: see `mutated`).
+            let counter = store.changeCounter
+            let head: String
+            if let c = lock.withLock({ branchViews[branchKey] }), c.counter == counter {
+                head = c.view.commit?.id ?? ""
+            } else {
+                head = (try? store.branchHead(repo: ref.repo, branch: ref.branch))?.id ?? ""
+            }
             let (previous, ours) = lock.withLock { () -> (String?, Bool) in
                 let p = seenHeads[branchKey]
                 seenHeads[branchKey] = head
@@ -151,7 +157,7 @@ public final class PFSFileSystem: @unchecked Sendable {
             }
             guard let previous, previous != head, !ours else { continue }
             lock.withLock { branchViews[branchKey] = nil }
-            for (ino, key) in nodes {
+            for (ino, key) in inodes.inodes(repo: ref.repo, branch: ref.branch) {
                 invalidateInode?(ino)
                 if case .branch(let r, let b, let p) = key, let name = p.last,
                    let parent = inodes.existingIno(.branch(repo: r, branch: b, path: Array(p.dropLast()))) {
@@ -838,8 +844,16 @@ public final class PFSFileSystem: @unchecked Sendable {
     }
 
     private func mutated(_ r: String, _ b: String, _ res: StageResult) {
+        let now = store.changeCounter
         let schedule = lock.withLock { () -> Bool in
-            seenHeads["\(r)/\(b)"] = res.commit
+            let k = "\(r)/\(b)"
+            seenHeads[k] = res.commit
+            // The cached view of an open commit reads its live working tree, so our own stage into that same
+            // commit leaves it current — provided nothing else changed the store meanwhile (the counter moved
+            // by exactly this one change). Saves re-reading the branch from the metadata store per write.
+            if let c = branchViews[k], c.counter &+ 1 == now, c.view.isOpen, c.view.commit?.id == res.commit {
+                branchViews[k] = (now, c.view)
+            }
             let a = activityLocked(r, b)
             a.generation += 1
             if res.opened { a.commits.insert(res.commit) }

@@ -47,7 +47,11 @@ extension APIServer {
         api.get("jobs") { req, _ in
             let m = try requirePipelines()
             let pipeline = query(req, "pipeline")
-            return json(try await blocking { try m.jobs(pipeline: pipeline) })
+            return json(try await blocking { () -> [JobInfo] in
+                // An unknown pipeline is an error, not an empty list (a typo would look like "no jobs yet").
+                if let pipeline { _ = try m.inspect(pipeline) }
+                return try m.jobs(pipeline: pipeline)
+            })
         }
         api.get("jobs/:id") { req, ctx in
             let m = try requirePipelines(), id = try ctx.parameters.require("id")
@@ -66,7 +70,11 @@ extension APIServer {
             let m = try requirePipelines()
             let pipeline = try requireQuery(req, "pipeline")
             let job = query(req, "job"), datum = query(req, "datum")
-            let text = try await blocking { try m.logs(pipeline: pipeline, job: job, datum: datum) }
+            let text = try await blocking { () -> String in
+                _ = try m.inspect(pipeline)
+                if let job { _ = try m.job(pipeline: pipeline, id: job) }
+                return try m.logs(pipeline: pipeline, job: job, datum: datum)
+            }
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }

@@ -30,8 +30,10 @@ final class Harness {
             .deletingLastPathComponent().appendingPathComponent(".build/debug")
     }()
 
-    init(name: String = #function) throws {
-        let base = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("pfs-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
+    /// `under`: the directory to make the test's directory in (default: the temporary directory).
+    init(name: String = #function, under: URL? = nil) throws {
+        let parent = under ?? URL(fileURLWithPath: NSTemporaryDirectory())
+        let base = parent.appendingPathComponent("pfs-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
         work = base.appendingPathComponent("work")
         dataDir = base.appendingPathComponent("data")
         daemonLog = base.appendingPathComponent("daemon.log")
@@ -52,7 +54,7 @@ final class Harness {
         let out = Pipe()
         p.standardOutput = out
         if !FileManager.default.fileExists(atPath: daemonLog.path) {
-            FileManager.default.createFile(atPath: daemonLog.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: daemonLog.path, contents: nil)
         }
         let log = try FileHandle(forWritingTo: daemonLog)
         log.seekToEndOfFile()
@@ -128,6 +130,7 @@ final class Harness {
         return url.path
     }
 
+    @discardableResult
     func write(_ relative: String, _ text: String) throws -> String { try write(relative, Data(text.utf8)) }
 
     func cleanup() {

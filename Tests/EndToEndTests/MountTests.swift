@@ -181,7 +181,7 @@ final class MountTests: XCTestCase {
 
     func testSyncOfBranchDirectoryFinishesAtOnce() throws {
         try h.sh("mkdir $MNT/data && echo x > $MNT/data/master/x")
-        try h.stop()
+        h.stop()
         try h.startMounted(settleMs: 60_000)  // a settle window far longer than the test
         try h.sh("echo y > $MNT/data/master/y && sync $MNT/data/master")
         let head = try h.json(["inspect", "commit", "data@master"]) as! [String: Any]
@@ -209,7 +209,7 @@ final class MountTests: XCTestCase {
     }
 
     func testUnmountAndSigtermFinishOpenCommits() throws {
-        try h.stop()
+        h.stop()
         try h.startMounted(settleMs: 60_000)
         try h.sh("mkdir $MNT/data && echo a > $MNT/data/master/a")
         XCTAssertEqual(h.stop(signal: SIGTERM), 0)
@@ -221,7 +221,7 @@ final class MountTests: XCTestCase {
     }
 
     func testPfsUnmountFinishesCommitsAndStopsTheDaemon() throws {
-        try h.stop()
+        h.stop()
         try h.startMounted(settleMs: 60_000)
         try h.sh("mkdir $MNT/data && echo a > $MNT/data/master/a")
         try h.ok(["unmount"])
@@ -242,7 +242,7 @@ final class MountTests: XCTestCase {
     }
 
     func testKill9KeepsClosedFilesAndRecoversTheMountPoint() throws {
-        try h.stop()
+        h.stop()
         try h.startMounted(settleMs: 60_000)
         try h.sh("""
             mkdir $MNT/data

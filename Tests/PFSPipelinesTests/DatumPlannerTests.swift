@@ -284,6 +284,20 @@ final class DatumPlannerTests: DatumStoreTestCase {
         XCTAssertEqual(describe(try plan(.union([pfs("A", "/*"), pfs("A", "/1")]))), ["A:/1", "A:/2"])
     }
 
+    /// Union inputs sharing a name (as Pachyderm recommends) read their own repos: views keyed by
+    /// `DatumPlanner.viewKey(repo:branch:)` win over views keyed by name.
+    func testUnionInputsSharingANameReadTheirOwnRepos() throws {
+        try commit("A", ["/1": "a1", "/2": "a2"])
+        try commit("B", ["/x": "bx"])
+        let input = Input.union([pfs("in", "/*", repo: "A"), pfs("in", "/*", repo: "B")])
+        let views = ["in": try view("B"), DatumPlanner.viewKey(repo: "A", branch: "master"): try view("A"),
+                     DatumPlanner.viewKey(repo: "B", branch: "master"): try view("B")]
+        let datums = try DatumPlanner.plan(input, views: views, salt: "s")
+        XCTAssertEqual(describe(datums), ["in:/1", "in:/2", "in:/x"])
+        XCTAssertEqual(Set(datums.map { $0.inputs[0].repo + $0.inputs[0].paths[0] }), ["A/1", "A/2", "B/x"])
+        XCTAssertEqual(Set(datums.map(\.id)).count, 3)
+    }
+
     // MARK: join
 
     /// The example of Pachyderm's join documentation: readings `/ID1234/file1..5.txt`, parameters

@@ -23,9 +23,11 @@ extension OperationRunner {
             try emit(p) { Render.pipeline($0, now: now()) }
 
         case let .deletePipelines(names, all, keepRepo):
-            var targets = names
-            if all { targets = try await client.listPipelines().map(\.name) }
-            for name in targets { try await client.deletePipeline(name, keepRepo: keepRepo) }
+            // A pipeline whose output another one reads can only go after it: delete downstream ones first.
+            let pipelines = try await client.listPipelines()
+            for name in Self.downstreamFirst(all ? pipelines.map(\.name) : names, pipelines: pipelines) {
+                try await client.deletePipeline(name, keepRepo: keepRepo)
+            }
 
         case .startPipeline(let name):
             try emitJSONOnly(try await client.pipelineAction(name, "start"))
@@ -74,6 +76,21 @@ extension OperationRunner {
             return false
         }
         return true
+    }
+
+    /// `names` reordered so that a pipeline comes before those whose output it reads (a cycle cannot occur;
+    /// names that are not pipelines keep their place, for the daemon to report).
+    static func downstreamFirst(_ names: [String], pipelines: [PipelineInfo]) -> [String] {
+        let reads = Dictionary(pipelines.map { ($0.name, Set($0.spec.input.pfsInputs.map(\.repo))) },
+                               uniquingKeysWith: { a, _ in a })
+        var left = names
+        var order: [String] = []
+        while !left.isEmpty {
+            // Next: one no other remaining pipeline reads.
+            let i = left.firstIndex { n in !left.contains { $0 != n && reads[$0, default: []].contains(n) } } ?? 0
+            order.append(left.remove(at: i))
+        }
+        return order
     }
 
     // MARK: create / update
@@ -140,17 +157,35 @@ extension OperationRunner {
 
     /// Waits for every job of the commit set (`wait commit` on an output commit waits for the whole set), then
     /// until each job has recorded its end (the job finishes its output commit just before it records that).
+    /// A job that has not started yet is found by its output commit, which exists as soon as its input does.
     private func waitJob(_ target: JobTarget, timeoutSeconds: Int?) async throws -> [JobInfo] {
         let start = ContinuousClock.now
-        let first = try await client.inspectJob(id: target.id, pipeline: target.pipeline)
-        let ids = Set(first.map(\.id))
-        guard ids.count == 1, let id = ids.first, let job = first.first else {
-            throw PFSError(.ambiguous, "job id prefix \(target.id) matches \(ids.count) commit sets; give more of the id")
+        var outputRepo: String?
+        var id = target.id
+        do {
+            let jobs = try await client.inspectJob(id: target.id, pipeline: target.pipeline)
+            let ids = Set(jobs.map(\.id))
+            guard ids.count == 1, let only = ids.first else {
+                throw PFSError(.ambiguous, "job id prefix \(target.id) matches \(ids.count) commit sets; give more of the id")
+            }
+            outputRepo = jobs.first?.pipeline
+            id = only
+        } catch let e as PFSError where e.code == .notFound {
+            let names: [String]
+            if let p = target.pipeline { names = [p] } else { names = try await client.listPipelines().map(\.name) }
+            for name in names {
+                if let c = try? await client.inspectCommit(repo: name, ref: target.id) {
+                    outputRepo = name
+                    id = c.id
+                    break
+                }
+            }
+            guard outputRepo != nil else { throw e }
         }
-        _ = try await client.waitCommit(repo: job.pipeline, ref: id, timeoutSeconds: timeoutSeconds)
+        _ = try await client.waitCommit(repo: outputRepo!, ref: id, timeoutSeconds: timeoutSeconds)
         while true {
-            let jobs = try await client.inspectJob(id: id, pipeline: target.pipeline)
-            if jobs.allSatisfy({ Self.jobIsDone($0) }) { return jobs }
+            let jobs = (try? await client.inspectJob(id: id, pipeline: target.pipeline)) ?? []
+            if !jobs.isEmpty && jobs.allSatisfy({ Self.jobIsDone($0) }) { return jobs }
             if let timeoutSeconds, ContinuousClock.now - start > .seconds(timeoutSeconds) {
                 throw PFSError(.timeout, "job \(id) did not finish within \(timeoutSeconds) s")
             }
@@ -189,14 +224,20 @@ extension OperationRunner {
         }
         while true {
             // Whether to stop is decided before reading the logs, so the last read sees everything.
-            let jobs: [JobInfo]
-            if let job = r.job {
-                jobs = try await client.inspectJob(id: job, pipeline: r.pipeline)
-            } else {
-                jobs = try await client.listJobs(pipeline: r.pipeline)
+            let done: Bool
+            do {
+                if let job = r.job {
+                    done = try await client.inspectJob(id: job, pipeline: r.pipeline).allSatisfy { Self.jobIsDone($0) }
+                } else {
+                    done = try await client.listJobs(pipeline: r.pipeline).allSatisfy { Self.jobIsDone($0) }
+                }
+                try printNew(try await client.logs(pipeline: r.pipeline, job: r.job, datum: r.datum))
+            } catch let e as PFSError where e.code == .notFound {
+                // A job that has not started yet: its output commit exists already.
+                guard let job = r.job, (try? await client.inspectCommit(repo: r.pipeline, ref: job)) != nil else { throw e }
+                try await Task.sleep(for: .milliseconds(300))
+                continue
             }
-            let done = jobs.allSatisfy { Self.jobIsDone($0) }
-            try printNew(try await client.logs(pipeline: r.pipeline, job: r.job, datum: r.datum))
             if done { return }
             try await Task.sleep(for: .milliseconds(300))
         }

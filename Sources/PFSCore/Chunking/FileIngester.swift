@@ -45,7 +45,7 @@ public final class FileIngester {
         self.store = store
         self.batch = batch
         self.chunker = chunker
-        self.pipeline = ChunkPipeline(batch: batch, maxInFlight: getenv("PFS_INFLIGHT").map { Int(atoi($0)) } ?? 4)
+        self.pipeline = ChunkPipeline(batch: batch)
         self.slabCapacity = 2 * chunker.params.maxSize
         self.slab = IngestSlab(capacity: Swift.min(Self.initialSlabCapacity, slabCapacity))
         self.keptChunks = Array(prefix.dropLast())

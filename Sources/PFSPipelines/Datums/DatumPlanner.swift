@@ -8,8 +8,14 @@ import PFSCore
 /// datums, `union` their concatenation; `join` and `group` take the datums of their inputs apart into paths
 /// and put the paths back together by key (`join_on` / `group_by`, built from the glob's capture groups).
 public enum DatumPlanner {
+    /// The key of the view of `repo@branch` in `plan`'s `views` (input names cannot contain `@`).
+    public static func viewKey(repo: String, branch: String) -> String { "\(repo)@\(branch)" }
+
     /// The datums of `input` for the given input commits (one `CommitView` per pfs input name, and per cron
     /// input name), sorted by id. Each datum id appears once.
+    ///
+    /// A view may also be keyed by `viewKey(repo:branch:)`, which wins over the name: the inputs of a union may
+    /// share a name (`/pfs/<name>`) while reading different repos.
     public static func plan(_ input: Input, views: [String: CommitView], salt: String) throws -> [Datum] {
         var builder = Builder(views: views)
         let tree = try builder.datums(of: input)
@@ -97,7 +103,7 @@ extension DatumPlanner {
         }
 
         private mutating func pfs(_ p: PFSInput) throws -> Subtree {
-            guard let view = views[p.name] else {
+            guard let view = views[DatumPlanner.viewKey(repo: p.repo, branch: p.branch)] ?? views[p.name] else {
                 throw PFSError.invalid("no input commit was given for input \"\(p.name)\" (repo \"\(p.repo)\")")
             }
             let index = leaves.count

@@ -50,13 +50,15 @@ public struct BubblewrapRunner: Runner {
                 a += ["--ro-bind", path, path]
             }
         }
-        a += ["--ro-bind", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run"]
-        for h in w.hidden where FileManager.default.fileExists(atPath: h) { a += ["--tmpfs", h] }
+        // Only /pfs/out and /tmp are writable (and /dev/shm, private to the sandbox): the empty directories that
+        // hide the data directory and pfs mounts, /run and /pfs itself are read-only too.
+        a += ["--ro-bind", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run", "--remount-ro", "/run"]
+        for h in w.hidden where FileManager.default.fileExists(atPath: h) { a += ["--tmpfs", h, "--remount-ro", h] }
         a += ["--bind", w.scratch, "/tmp", "--tmpfs", "/pfs"]
         for m in w.mounts {
             a += ["--dir", m.target, m.readOnly ? "--ro-bind" : "--bind", m.source, m.target]
         }
-        a += ["--remount-ro", "/"]
+        a += ["--remount-ro", "/pfs", "--remount-ro", "/"]
         a += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         if !w.network { a += ["--unshare-net"] }
         a += ["--chdir", w.workingDir ?? "/pfs/out", "--clearenv"]

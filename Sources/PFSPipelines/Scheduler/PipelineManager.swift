@@ -106,6 +106,8 @@ public struct PipelineManager: Sendable {
             if datum == nil { files.insert("job.log", at: 0) }
             for f in files where datum == nil || f.hasPrefix(datum!) || datum!.hasPrefix(f.replacingOccurrences(of: ".log", with: "")) {
                 if let text = try? String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8), !text.isEmpty {
+                    // Which datum the lines below come from (its log is named by the datum id's first 20 digits).
+                    if f != "job.log" { out += "[pfs] datum \(f.replacingOccurrences(of: ".log", with: "")) of job \(j)\n" }
                     out += text
                 }
             }

@@ -49,7 +49,9 @@ extension Scheduler {
                   previousInputs: [CommitRefInfo]) -> DatumResult {
         let started = Date()
         var info = DatumInfo(id: d.id, job: commit.id, state: .failed, attempts: 0, seconds: 0, inputs: d.inputs)
-        let token = "\(commit.id.prefix(12))-\(d.id.prefix(20))"
+        // Unique across pipelines too: the pipelines of one commit set run side by side, on the same datum ids
+        // when they read the same input the same way.
+        let token = "\(p.name)-\(commit.id.prefix(12))-\(d.id.prefix(20))"
         let log = logFile(p.name, commit.id, String(d.id.prefix(20)))
         defer { try? log?.close() }
         func note(_ s: String) { log?.write(Data("[pfs] \(s)\n".utf8)) }

@@ -117,8 +117,11 @@ public final class Scheduler: Service, @unchecked Sendable {
                 guard let prov = commit.provenance.first(where: { $0.repo == input.repo && $0.branch == input.branch }) else {
                     throw PFSError.precondition("output commit \(commit.id) has no provenance for input \(input.repo)@\(input.branch)")
                 }
-                viewsByName[input.name] = prov.id.isEmpty ? try store.view(repo: input.repo, ref: input.branch, creatingBranch: true)
+                let view = prov.id.isEmpty ? try store.view(repo: input.repo, ref: input.branch, creatingBranch: true)
                     : try store.view(repo: input.repo, ref: prov.id)
+                viewsByName[input.name] = view
+                // Union inputs may share a name while reading different repos.
+                viewsByName[DatumPlanner.viewKey(repo: input.repo, branch: input.branch)] = view
             }
             let datums = try DatumPlanner.plan(spec.input, views: viewsByName, salt: p.salt)
             let previousJob = try store.jobRows(pipeline: p.name).first { $0.id != commit.id && ($0.state == "success" || $0.state == "failure") }
@@ -267,7 +270,7 @@ public final class Scheduler: Service, @unchecked Sendable {
         let dir = logDir.appendingPathComponent(pipeline).appendingPathComponent(job)
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent("\(name).log")
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
         let h = try? FileHandle(forWritingTo: url)
         h?.seekToEndOfFile()
         return h

@@ -1,0 +1,710 @@
+import Foundation
+import XCTest
+
+/// Pipelines end to end: a real `pfsmount` with its FUSE mount and bubblewrap workers, driven through the
+/// `pfs` / `pachctl` command line and the mount. Covers the CLI of docs/cli.md ("Pipelines and jobs"), the
+/// datum rules of docs/datums.md (glob views, cross, union, join, incrementality), the worker contract of
+/// docs/pipeline-spec.md (environment, retries, err_cmd, accept_return_code, datum_timeout, the sandbox),
+/// commit sets across chained pipelines, and Pachyderm 1.1's fruit-stand tutorial verbatim.
+final class PipelineTests: CLITestCase {
+    override func setUpWithError() throws {
+        guard FileManager.default.isReadableFile(atPath: "/dev/fuse") else { throw XCTSkip("no /dev/fuse") }
+        guard ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"].contains(where: FileManager.default.isExecutableFile)
+        else { throw XCTSkip("no bubblewrap (scripts/install-deps.sh installs it)") }
+        // Workers get a private /tmp, so only a data directory and a mount outside /tmp show that the sandbox
+        // hides them.
+        let varTmp = URL(fileURLWithPath: "/var/tmp")
+        h = try Harness(under: access(varTmp.path, W_OK) == 0 ? varTmp : nil)
+        try h.startMounted()
+    }
+
+    override func tearDown() {
+        let views = h.map { $0.dataDir.appendingPathComponent("run/views").path }
+        let mnt = h?.mnt.path
+        super.tearDown()
+        if let mnt { XCTAssertFalse(Harness.isMounted(mnt), "the test left its mount behind") }
+        if let views, Harness.isMounted(views) {
+            XCTFail("the daemon left its datum views mounted at \(views)")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+            p.arguments = ["-u", "-z", views]
+            try? p.run()
+            p.waitUntilExit()
+        }
+    }
+
+    // MARK: helpers
+
+    /// Waits until the commit set of `repo@ref` is finished (every pipeline job on it has run).
+    func wait(_ target: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try h.ok(["wait", "commit", target, "--timeout", "120"], file: file, line: line)
+    }
+
+    func job(_ pipeline: String, _ id: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        try object(["inspect", "job", "\(pipeline)@\(id)"], file: file, line: line)
+    }
+
+    /// processed, skipped, failed, total.
+    func counts(_ job: [String: Any]) -> [Int] {
+        ["processed", "skipped", "failed", "datums_total"].map { job[$0] as? Int ?? -1 }
+    }
+
+    func datums(_ pipeline: String, _ id: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {
+        try array(["list", "datum", "\(pipeline)@\(id)"], file: file, line: line)
+    }
+
+    /// The paths a datum shows, as `input:path`.
+    func files(_ datum: [String: Any]) -> [String] {
+        (datum["inputs"] as? [[String: Any]] ?? []).flatMap { i in
+            (i["paths"] as? [String] ?? []).map { "\(i["name"] as? String ?? "?"):\($0)" }
+        }
+    }
+
+    func glob(_ target: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
+        try paths(["glob", "file", target], file: file, line: line)
+    }
+
+    func occurrences(of needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+    // MARK: the CLI
+
+    /// create / list / inspect / update (with and without --reprocess) / stop / start / run / delete, in both
+    /// spellings, with their errors.
+    func testPipelineLifecycleInBothSpellings() throws {
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("a\n".utf8))
+        let upper = """
+            {"pipeline": {"name": "upper"}, "description": "upper-cases each file",
+             "transform": {"cmd": ["sh", "-c", "tr a-z A-Z < $data > /pfs/out/$(basename $data)"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """
+        try local("upper.json", upper)
+        try quiet(["create", "pipeline", "-f", "upper.json"])
+        // The first job runs on the data already there and joins its commit set.
+        let first = try commitID("data")
+        try wait("data@\(first)")
+        XCTAssertEqual(try content("upper@master:/a.txt"), "A\n")
+        XCTAssertEqual(try commitID("upper"), first)
+        XCTAssertEqual(counts(try job("upper", first)), [1, 0, 0, 1])
+
+        let columns = ["NAME", "VERSION", "INPUT", "CREATED", "STATE / LAST JOB", "DESCRIPTION"]
+        let rows = try table(["list", "pipeline"], columns: columns)
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows.first.map { [$0[0], $0[1], $0[2], $0[4], $0[5]] },
+                       ["upper", "1", "data:/*", "running / success", "upper-cases each file"])
+        XCTAssertEqual(try table(["list-pipeline"], columns: columns, binary: "pachctl").map { $0[0] }, ["upper"])
+        let info = try object(["inspect", "pipeline", "upper"])
+        XCTAssertEqual(info["name"] as? String, "upper")
+        XCTAssertEqual(info["version"] as? Int, 1)
+        XCTAssertEqual(info["state"] as? String, "running")
+        let spec = info["spec"] as? [String: Any]
+        // The input is shown as a spec writes it ({"pfs": {...}}).
+        XCTAssertEqual(((spec?["input"] as? [String: Any])?["pfs"] as? [String: Any])?["glob"] as? String, "/*", "\(info)")
+        XCTAssertEqual((info["last_job"] as? [String: Any])?["state"] as? String, "success")
+        let text = try out(["inspect-pipeline", "upper"], binary: "pachctl")
+        for s in ["Name: upper", "Version: 1", "State: running", "Input: data:/*", "Image: host", "Last Job: \(first) success"] {
+            XCTAssertTrue(text.contains(s), "inspect-pipeline should show \(s):\n\(text)")
+        }
+
+        // Errors name the problem and the fix; a bad second file creates nothing.
+        try fails(["create", "pipeline", "-f", "upper.json"], status: 4, mentions: ["already exists", "update pipeline"])
+        try local("bad.json", #"{"pipeline": {"name": "bad"}, "transform": {"cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glb": "/*"}}}"#)
+        try local("count.yaml", """
+            pipeline:
+              name: count
+            transform:
+              cmd: [sh, -c, "wc -c < $data > /pfs/out/$(basename $data)"]
+            input:
+              pfs: {repo: data, glob: "/*"}
+            """)
+        try fails(["create", "pipeline", "-f", "count.yaml", "-f", "bad.json"], status: 2,
+                  mentions: ["input.pfs.glb", "did you mean \"glob\"", "bad.json:1"])
+        try fails(["inspect", "pipeline", "count"], status: 3, mentions: ["pipeline \"count\" not found"])
+        try fails(["create-pipeline", "-f", "nope.json"], status: 6, mentions: ["nope.json"], binary: "pachctl")
+        try fails(["create", "pipeline"], status: 2, mentions: ["-f"])
+        try local("orphan.json", #"{"pipeline": {"name": "orphan"}, "transform": {"cmd": ["true"]}, "input": {"pfs": {"repo": "nothere", "glob": "/"}}}"#)
+        try fails(["create", "pipeline", "-f", "orphan.json"], status: 3, mentions: ["nothere", "pfs create repo nothere"])
+        try fails(["inspect", "pipeline", "nope"], status: 3, mentions: ["pipeline \"nope\" not found"])
+        try fails(["inspect", "job", "not-hex"], status: 2, mentions: ["invalid job id"])
+        try fails(["logs"], status: 2, mentions: ["--pipeline"])
+
+        // A YAML spec from stdin.
+        try quiet(["create", "pipeline", "-f", "-"], stdin: try Data(contentsOf: h.work.appendingPathComponent("count.yaml")))
+        try wait("data@master")
+        XCTAssertEqual(try content("count@master:/a.txt"), "2\n")
+
+        // update: new and changed data gets the new code; what succeeded is kept…
+        try local("upper.json", upper.replacingOccurrences(of: "tr a-z A-Z < $data", with: "tr a-z A-Z < $data | sed s/$/!/"))
+        try quiet(["update", "pipeline", "-f", "upper.json"])
+        XCTAssertEqual(try object(["inspect", "pipeline", "upper"])["version"] as? Int, 2)
+        XCTAssertEqual(try array(["list", "job", "-p", "upper"]).count, 1, "an update alone runs nothing")
+        try quiet(["put", "file", "data@master:/b.txt"], stdin: Data("b\n".utf8))
+        let second = try commitID("data")
+        try wait("data@\(second)")
+        XCTAssertEqual(try content("upper@master:/a.txt"), "A\n")
+        XCTAssertEqual(try content("upper@master:/b.txt"), "B!\n")
+        XCTAssertEqual(counts(try job("upper", second)), [1, 1, 0, 2])
+        XCTAssertEqual((try job("upper", second))["pipeline_version"] as? Int, 2)
+        // …unless --reprocess, which runs everything again now.
+        try quiet(["update-pipeline", "-f", "upper.json", "--reprocess"], binary: "pachctl")
+        XCTAssertEqual(try object(["inspect", "pipeline", "upper"])["version"] as? Int, 3)
+        try wait("upper@master")
+        XCTAssertEqual(try content("upper@master:/a.txt"), "A!\n")
+        XCTAssertEqual(counts(try job("upper", try commitID("upper"))), [2, 0, 0, 2])
+
+        // stop: the commit set stays open until start.
+        try quiet(["stop", "pipeline", "upper"])
+        XCTAssertEqual(try object(["inspect", "pipeline", "upper"])["state"] as? String, "paused")
+        try quiet(["put", "file", "data@master:/c.txt"], stdin: Data("c\n".utf8))
+        try fails(["wait", "commit", "data@master", "--timeout", "1"], status: 7)
+        XCTAssertEqual(try object(["inspect", "commit", "upper@master"])["state"] as? String, "open")
+        try quiet(["start-pipeline", "upper"], binary: "pachctl")
+        XCTAssertEqual(try object(["inspect", "pipeline", "upper"])["state"] as? String, "running")
+        try wait("data@master")
+        XCTAssertEqual(try content("upper@master:/c.txt"), "C!\n")
+
+        // run: a job on the same inputs skips everything.
+        let before = try array(["list", "job", "-p", "upper"]).count
+        try quiet(["run", "pipeline", "upper"])
+        try wait("upper@master")
+        XCTAssertEqual(counts(try job("upper", try commitID("upper"))), [0, 3, 0, 3])
+        try quiet(["run-pipeline", "upper"], binary: "pachctl")
+        try wait("upper@master")
+        let jobs = try array(["list", "job", "-p", "upper"])
+        XCTAssertEqual(jobs.count, before + 2)
+        XCTAssertEqual(Set(jobs.compactMap { $0["pipeline"] as? String }), ["upper"])
+        XCTAssertEqual(jobs.first?["id"] as? String, try commitID("upper"), "newest first")
+        let jobRows = try table(["list-job"], columns: ["ID", "PIPELINE", "STARTED", "DURATION", "STATE", "DATUMS"],
+                                binary: "pachctl")
+        XCTAssertEqual(jobRows.count, jobs.count + 3, "upper's jobs and count's three")
+        XCTAssertTrue(jobRows.contains { $0[1] == "upper" && $0[4] == "success" && $0[5] == "0/3/0/3" }, "\(jobRows)")
+        try fails(["list", "job", "-p", "nope"], status: 3, mentions: ["pipeline \"nope\" not found"])
+
+        // delete: the output repo goes too, unless --keep-repo.
+        try quiet(["delete", "pipeline", "count"])
+        try fails(["inspect", "repo", "count"], status: 3)
+        try quiet(["delete-pipeline", "upper", "--keep-repo"], binary: "pachctl")
+        try fails(["inspect", "pipeline", "upper"], status: 3)
+        XCTAssertEqual(try content("upper@master:/a.txt"), "A!\n")
+        XCTAssertEqual(try array(["list", "pipeline"]).count, 0)
+
+        // Every command has help with examples.
+        for (binary, args) in [("pfs", ["create", "pipeline"]), ("pachctl", ["create-pipeline"]), ("pfs", ["update", "pipeline"]),
+                               ("pfs", ["list", "pipeline"]), ("pfs", ["inspect", "job"]), ("pfs", ["wait", "job"]),
+                               ("pfs", ["list", "datum"]), ("pfs", ["logs"]), ("pachctl", ["get-logs"]),
+                               ("pfs", ["image", "alias"]), ("pachctl", ["list-job"]), ("pfs", ["run", "pipeline"])] {
+            let help = try out(args + ["--help"], binary: binary)
+            XCTAssertTrue(help.contains("Examples:"), "\(binary) \(args.joined(separator: " ")) --help:\n\(help)")
+        }
+    }
+
+    // MARK: datums
+
+    /// With glob `/*`, each datum's view holds exactly its own top-level entry (a listing of /pfs/data written
+    /// to /pfs/out proves it), and the environment names the job, the datum, the pipeline and the input.
+    func testGlobDatumsSeeExactlyTheirFilesAndTheirEnvironment() throws {
+        try h.sh("mkdir $MNT/data")
+        try local("view.json", """
+            {"pipeline": {"name": "view"},
+             "transform": {"cmd": ["sh"], "stdin": [
+                "n=$(basename $data)",
+                "(cd /pfs/data && find . | LC_ALL=C sort) > /pfs/out/$n.ls",
+                "env | grep -E '^(PACH_JOB_ID|PACH_DATUM_ID|PACH_OUTPUT_COMMIT_ID|PPS_PIPELINE_NAME|data|data_COMMIT)=' | LC_ALL=C sort > /pfs/out/$n.env"
+             ]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "view.json"])
+        // Data written through the mount; finishing the commit starts the job.
+        try h.sh("""
+            mkdir $MNT/data/master/dir
+            echo a > $MNT/data/master/a.txt
+            echo b > $MNT/data/master/b.txt
+            echo c > $MNT/data/master/dir/c.txt
+            echo d > $MNT/data/master/dir/d.txt
+            sync $MNT/data/master
+            """)
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        XCTAssertEqual(try glob("view@master:/*"), ["/a.txt.env", "/a.txt.ls", "/b.txt.env", "/b.txt.ls", "/dir.env", "/dir.ls"])
+        XCTAssertEqual(try content("view@master:/a.txt.ls"), ".\n./a.txt\n")
+        XCTAssertEqual(try content("view@master:/b.txt.ls"), ".\n./b.txt\n")
+        XCTAssertEqual(try content("view@master:/dir.ls"), ".\n./dir\n./dir/c.txt\n./dir/d.txt\n")
+
+        let ds = try datums("view", id)
+        XCTAssertEqual(ds.count, 3)
+        XCTAssertEqual(Set(ds.compactMap { $0["state"] as? String }), ["success"])
+        for (name, path) in [("a.txt", "/a.txt"), ("dir", "/dir")] {
+            let datum = try XCTUnwrap(ds.first { files($0) == ["data:\(path)"] }, "\(ds)")
+            let env = try content("view@master:/\(name).env")
+            XCTAssertEqual(env, """
+                PACH_DATUM_ID=\(datum["id"] as? String ?? "?")
+                PACH_JOB_ID=\(id)
+                PACH_OUTPUT_COMMIT_ID=\(id)
+                PPS_PIPELINE_NAME=view
+                data=/pfs/data\(path)
+                data_COMMIT=\(id)
+
+                """)
+        }
+        let rows = try table(["list", "datum", "view@\(id)"], columns: ["ID", "FILES", "STATE", "ATTEMPTS", "TIME"])
+        XCTAssertEqual(rows.map { $0[1] }.sorted(), ["data:/a.txt", "data:/b.txt", "data:/dir"])
+        // A bare job id works when one pipeline has a job with it.
+        XCTAssertEqual(try array(["list-datum", id], binary: "pachctl").count, 3)
+    }
+
+    /// Adding one file to 1,000 runs one datum and skips the rest; changing one reruns it and removes its old
+    /// output; deleting one removes its output.
+    func testIncrementalRunsProcessOnlyWhatChanged() throws {
+        let dir = h.work.appendingPathComponent("thousand")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for i in 1...1000 {
+            let n = String(format: "%04d", i)
+            try Data("v\(n)".utf8).write(to: dir.appendingPathComponent("f\(n)"))
+        }
+        try quiet(["create", "repo", "many"])
+        try quiet(["put", "file", "many@master:/", "-r", "-f", "thousand/."])
+        // Each output is named after its input's content, so a stale output would show.
+        try local("inc.json", """
+            {"pipeline": {"name": "inc"},
+             "transform": {"cmd": ["sh", "-c", "cp $many /pfs/out/$(basename $many)-$(cat $many)"]},
+             "parallelism_spec": {"constant": 4},
+             "input": {"pfs": {"repo": "many", "glob": "/*"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "inc.json"])
+        try wait("many@master")
+        XCTAssertEqual(counts(try job("inc", try commitID("many"))), [1000, 0, 0, 1000])
+        XCTAssertEqual(try glob("inc@master:/*").count, 1000)
+
+        try quiet(["put", "file", "many@master:/f1001"], stdin: Data("v1001".utf8))
+        var id = try commitID("many")
+        try wait("many@\(id)")
+        XCTAssertEqual(counts(try job("inc", id)), [1, 1000, 0, 1001])
+        XCTAssertEqual(try glob("inc@master:/*").count, 1001)
+        let datum5 = try XCTUnwrap(try datums("inc", id).first { files($0) == ["many:/f0005"] })
+        XCTAssertEqual(datum5["state"] as? String, "skipped")
+
+        try quiet(["put", "file", "many@master:/f0005"], stdin: Data("changed".utf8))
+        id = try commitID("many")
+        try wait("many@\(id)")
+        XCTAssertEqual(counts(try job("inc", id)), [1, 1000, 0, 1001])
+        let rerun = try datums("inc", id).filter { $0["state"] as? String == "success" }
+        XCTAssertEqual(rerun.map(files), [["many:/f0005"]])
+        XCTAssertEqual(rerun.first?["id"] as? String, datum5["id"] as? String, "a datum keeps its id when its content changes")
+        var outputs = try glob("inc@master:/*")
+        XCTAssertEqual(outputs.count, 1001)
+        XCTAssertTrue(outputs.contains("/f0005-changed"))
+        XCTAssertFalse(outputs.contains("/f0005-v0005"), "the changed datum's old output is gone")
+
+        try quiet(["delete", "file", "many@master:/f0007"])
+        id = try commitID("many")
+        try wait("many@\(id)")
+        XCTAssertEqual(counts(try job("inc", id)), [0, 1000, 0, 1000])
+        outputs = try glob("inc@master:/*")
+        XCTAssertEqual(outputs.count, 1000)
+        XCTAssertFalse(outputs.contains("/f0007-v0007"), "the deleted datum's output is gone")
+        XCTAssertTrue(outputs.contains("/f0008-v0008"))
+    }
+
+    /// cross, union and join (`joinOn: "$1"`, camelCase as Pachyderm's examples write it), from one spec
+    /// file holding three pipelines.
+    func testCrossUnionAndJoinInputs() throws {
+        for repo in ["letters", "numbers", "readings", "params"] { try quiet(["create", "repo", repo]) }
+        for (repo, names) in [("letters", ["a", "b"]), ("numbers", ["1", "2", "3"]),
+                              ("readings", ["r1.txt", "r2.txt", "r3.txt"]), ("params", ["p1.txt", "p2.txt", "p4.txt"])] {
+            for n in names { try local("\(repo)/\(n)", "\(n)\n") }
+            try quiet(["put", "file", "\(repo)@master:/", "-r", "-f", "\(repo)/."])
+        }
+        try local("inputs.json", """
+            {"pipeline": {"name": "crossed"},
+             "transform": {"cmd": ["sh", "-c", "cat $letters $numbers > /pfs/out/$(basename $letters)$(basename $numbers)"]},
+             "input": {"cross": [{"pfs": {"repo": "letters", "glob": "/*"}}, {"pfs": {"repo": "numbers", "glob": "/*"}}]}}
+            {"pipeline": {"name": "unioned"},
+             "transform": {"cmd": ["sh", "-c", "cp $in /pfs/out/"]},
+             "input": {"union": [{"pfs": {"repo": "letters", "glob": "/*", "name": "in"}},
+                                 {"pfs": {"repo": "numbers", "glob": "/*", "name": "in"}}]}}
+            {"pipeline": {"name": "joined"},
+             "transform": {"cmd": ["sh", "-c", "cat $readings $params > /pfs/out/key$PACH_DATUM_readings_JOIN_ON"]},
+             "input": {"join": [{"pfs": {"repo": "readings", "glob": "/r(*).txt", "joinOn": "$1"}},
+                                {"pfs": {"repo": "params", "glob": "/p(*).txt", "joinOn": "$1"}}]}}
+            """)
+        try quiet(["create", "pipeline", "-f", "inputs.json"])
+        for p in ["crossed", "unioned", "joined"] { try wait("\(p)@master") }
+
+        XCTAssertEqual(try glob("crossed@master:/*"), ["/a1", "/a2", "/a3", "/b1", "/b2", "/b3"])
+        XCTAssertEqual(try content("crossed@master:/b2"), "b\n2\n")
+        XCTAssertEqual(try glob("unioned@master:/*"), ["/1", "/2", "/3", "/a", "/b"])
+        XCTAssertEqual(try glob("joined@master:/*"), ["/key1", "/key2"])
+        XCTAssertEqual(try content("joined@master:/key2"), "r2.txt\np2.txt\n")
+
+        let rows = try table(["list", "pipeline"], columns: ["NAME", "VERSION", "INPUT", "CREATED", "STATE / LAST JOB", "DESCRIPTION"])
+        let inputs = Dictionary(uniqueKeysWithValues: rows.map { ($0[0], $0[2]) })
+        XCTAssertEqual(inputs["crossed"], "(letters:/* ⨯ numbers:/*)")
+        XCTAssertEqual(inputs["unioned"], "(letters:/* as in ∪ numbers:/* as in)")
+        XCTAssertEqual(inputs["joined"], "(readings:/r(*).txt ⋈ params:/p(*).txt)")
+
+        // One more number: two new cross datums, the six old ones skipped; the union gains one.
+        try quiet(["put", "file", "numbers@master:/4"], stdin: Data("4\n".utf8))
+        let id = try commitID("numbers")
+        try wait("numbers@\(id)")
+        XCTAssertEqual(counts(try job("crossed", id)), [2, 6, 0, 8])
+        XCTAssertEqual(counts(try job("unioned", id)), [1, 5, 0, 6])
+        XCTAssertEqual(try glob("crossed@master:/*").count, 8)
+        // A param with a partner at last: the join gains key 3.
+        try quiet(["put", "file", "params@master:/p3.txt"], stdin: Data("p3.txt\n".utf8))
+        try wait("params@master")
+        XCTAssertEqual(try glob("joined@master:/*"), ["/key1", "/key2", "/key3"])
+    }
+
+    // MARK: the worker contract
+
+    /// datum_tries with a failing command: the job fails, the datum is failed after every attempt, and the
+    /// logs hold the command's stderr; err_cmd recovers; accept_return_code accepts; datum_timeout cuts a
+    /// `sleep 30` short.
+    func testFailuresRetriesRecoveryAcceptedCodesAndTimeouts() throws {
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("a\n".utf8))
+        try local("failing.json", """
+            {"pipeline": {"name": "fail"}, "datum_tries": 2,
+             "transform": {"cmd": ["sh", "-c", "echo boom-$(basename $data) >&2; exit 3"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "rec"}, "datum_tries": 1,
+             "transform": {"cmd": ["false"], "err_cmd": ["sh", "-c", "echo recovering >&2"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "acc"},
+             "transform": {"cmd": ["sh", "-c", "echo ok > /pfs/out/x; exit 3"], "accept_return_code": [3]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "slow"}, "datum_tries": 1, "datum_timeout": "1s",
+             "transform": {"cmd": ["sleep", "30"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """)
+        let started = Date()
+        try quiet(["create", "pipeline", "-f", "failing.json"])
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20, "the 1 s datum_timeout should stop `sleep 30`")
+
+        // Failing: every attempt made, the job failed, the output commit still finished.
+        let failed = try job("fail", id)
+        XCTAssertEqual(failed["state"] as? String, "failure")
+        XCTAssertEqual(counts(failed), [0, 0, 1, 1])
+        XCTAssertTrue((failed["reason"] as? String ?? "").contains("pfs logs --pipeline fail"), "\(failed)")
+        let datum = try XCTUnwrap(try datums("fail", id).first)
+        XCTAssertEqual(datum["state"] as? String, "failed")
+        XCTAssertEqual(datum["attempts"] as? Int, 2)
+        XCTAssertEqual(datum["reason"] as? String, "exit code 3")
+        XCTAssertEqual(try object(["inspect", "commit", "fail@\(id)"])["state"] as? String, "finished")
+        let logs = try out(["logs", "--pipeline", "fail"])
+        XCTAssertEqual(occurrences(of: "boom-a.txt\n", in: logs), 2, logs)
+        XCTAssertTrue(logs.contains("exit code 3"), logs)
+        let datumID = try XCTUnwrap(datum["id"] as? String)
+        XCTAssertTrue(try out(["logs", "-p", "fail", "--job", id, "--datum", String(datumID.prefix(12))]).contains("boom-a.txt"))
+        XCTAssertTrue(try out(["get-logs", "--pipeline=fail", "--job=\(id)", "-f"], binary: "pachctl").contains("boom-a.txt"))
+        try fails(["logs", "-p", "nope"], status: 3, mentions: ["pipeline \"nope\" not found"])
+        try fails(["logs", "-p", "fail", "--job", "0123abcd"], status: 3, mentions: ["no job 0123abcd"])
+
+        // err_cmd: recovered, and the job succeeds.
+        let recovered = try job("rec", id)
+        XCTAssertEqual(recovered["state"] as? String, "success")
+        XCTAssertEqual(recovered["recovered"] as? Int, 1)
+        XCTAssertEqual(try datums("rec", id).first?["state"] as? String, "recovered")
+        XCTAssertTrue(try out(["logs", "-p", "rec"]).contains("recovering"))
+
+        // accept_return_code: a success, with its output.
+        XCTAssertEqual(counts(try job("acc", id)), [1, 0, 0, 1])
+        XCTAssertEqual(try content("acc@master:/x"), "ok\n")
+
+        // datum_timeout.
+        let slow = try job("slow", id)
+        XCTAssertEqual(slow["state"] as? String, "failure")
+        XCTAssertTrue((try datums("slow", id).first?["reason"] as? String ?? "").contains("timed out"))
+        XCTAssertTrue(try out(["logs", "-p", "slow"]).contains("timed out"))
+
+        let rows = try table(["list", "job"], columns: ["ID", "PIPELINE", "STARTED", "DURATION", "STATE", "DATUMS"])
+        let byPipeline = Dictionary(uniqueKeysWithValues: rows.map { ($0[1], [$0[4], $0[5]]) })
+        XCTAssertEqual(byPipeline["fail"], ["failure", "0/0/1/1"])
+        XCTAssertEqual(byPipeline["rec"], ["success", "0/0/0/1 (1 recovered)"])
+        XCTAssertEqual(byPipeline["acc"], ["success", "1/0/0/1"])
+        XCTAssertEqual(byPipeline["slow"], ["failure", "0/0/1/1"])
+    }
+
+    /// The command cannot write its input view, cannot see the data directory or the user's mount, and
+    /// cannot write anywhere but /pfs/out and /tmp.
+    func testWorkersAreSandboxed() throws {
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("a\n".utf8))
+        let d = h.dataDir.path, m = h.mnt.path, w = h.work.path
+        try local("probe.json", """
+            {"pipeline": {"name": "probe"},
+             "transform": {"cmd": ["sh"], "env": {"D": "\(d)", "M": "\(m)", "W": "\(w)"}, "stdin": [
+                "exec > /pfs/out/report 2>&1",
+                "for dir in $D $M; do if ls -A $dir 2>/dev/null | grep -q .; then echo SEES $dir; fi; done",
+                "touch /pfs/data/x 2>/dev/null && echo WROTE /pfs/data/x",
+                "for f in /etc/pfs-probe /usr/pfs-probe /var/tmp/pfs-probe-$PACH_JOB_ID /pfs-probe /pfs/pfs-probe /run/pfs-probe $W/pfs-probe $D/pfs-probe $M/pfs-probe /root/pfs-probe; do touch $f 2>/dev/null && echo WROTE $f; done",
+                "touch /tmp/ok && echo tmp-ok",
+                "touch /pfs/out/ok && echo out-ok"
+             ]},
+             "input": {"pfs": {"repo": "data", "glob": "/"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "probe.json"])
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        XCTAssertEqual(try content("probe@master:/report"), "tmp-ok\nout-ok\n")
+        // Nothing reached the host.
+        for f in ["/etc/pfs-probe", "/usr/pfs-probe", "/var/tmp/pfs-probe-\(id)", "/pfs-probe", "\(w)/pfs-probe",
+                  "\(d)/pfs-probe", "/root/pfs-probe"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: f), "\(f) was written from the sandbox")
+        }
+        XCTAssertEqual(try glob("data@master:/*"), ["/a.txt"])
+    }
+
+    // MARK: commit sets
+
+    /// data → a → b → c: one put makes one commit set; `wait commit data@<id>` returns all four commits with
+    /// that id, provenance records the exact input commits, and the job commands see the set by that id.
+    func testChainedPipelinesShareOneCommitSet() throws {
+        try quiet(["create", "repo", "data"])
+        try local("chain.yaml", """
+            pipeline: {name: a}
+            transform: {cmd: [sh, -c, "sed s/^/a/ /pfs/data/x > /pfs/out/x"]}
+            input: {pfs: {repo: data, glob: /}}
+            ---
+            pipeline: {name: b}
+            transform: {cmd: [sh, -c, "sed s/^/b/ /pfs/a/x > /pfs/out/x"]}
+            input: {pfs: {repo: a, glob: /}}
+            ---
+            pipeline: {name: c}
+            transform: {cmd: [sh, -c, "sed s/^/c/ /pfs/b/x > /pfs/out/x"]}
+            input: {pfs: {repo: b, glob: /}}
+            """)
+        try quiet(["create", "pipeline", "-f", "chain.yaml"])
+        XCTAssertEqual(try array(["list", "job"]).count, 0, "no data, no jobs")
+        try quiet(["put", "file", "data@master:/x"], stdin: Data("1\n".utf8))
+        let id = try commitID("data")
+        // wait job finds the set even before its jobs have started.
+        let waited = try table(["wait", "job", id], columns: ["ID", "PIPELINE", "STARTED", "DURATION", "STATE", "DATUMS"])
+        XCTAssertEqual(waited.map { $0[1] }.sorted(), ["a", "b", "c"])
+        XCTAssertEqual(Set(waited.map { $0[0] }), [id])
+        XCTAssertEqual(Set(waited.map { $0[4] }), ["success"])
+
+        let set = try array(["wait", "commit", "data@\(id)"])
+        XCTAssertEqual(set.compactMap { $0["repo"] as? String }.sorted(), ["a", "b", "c", "data"])
+        XCTAssertEqual(Set(set.compactMap { $0["id"] as? String }), [id])
+        XCTAssertEqual(try content("c@master:/x"), "cba1\n")
+        let c = try object(["inspect", "commit", "c@\(id)"])
+        let provenance = (c["provenance"] as? [[String: Any]] ?? []).map { "\($0["repo"] as? String ?? "")@\($0["id"] as? String ?? "")" }
+        XCTAssertEqual(provenance, ["b@\(id)"])
+        XCTAssertTrue(try out(["inspect", "commit", "c@\(id)"]).contains("Provenance: b@\(id)"))
+        let flushed = try out(["flush-commit", "data/\(id)"], binary: "pachctl")
+        XCTAssertEqual(occurrences(of: id, in: flushed), 4, flushed)
+
+        // A bare id names every job of the set; pipeline@id one of them.
+        let jobs = try h.ok(["inspect", "job", id, "--raw"])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: jobs.out) as? [[String: Any]])?.count, 3)
+        XCTAssertEqual(try object(["inspect-job", "c@\(String(id.prefix(10)))"], binary: "pachctl")["pipeline"] as? String, "c")
+        let text = try out(["inspect", "job", "b@\(id)"])
+        XCTAssertTrue(text.contains("Input Commits: a@\(id) (master)") && text.contains("Output Commit: b@\(id)"), text)
+        try fails(["list", "datum", id], status: 2, mentions: ["a@\(id)"])
+
+        // The next put: a new set; logs -f of its last job ends when that job does.
+        try quiet(["put", "file", "data@master:/x"], stdin: Data("2\n".utf8))
+        let next = try commitID("data")
+        let followed = try out(["logs", "--pipeline", "c", "--job", next, "-f"])
+        XCTAssertTrue(followed.contains("job \(next) of pipeline c"), followed)
+        XCTAssertTrue(followed.contains("job success"), followed)
+        XCTAssertEqual(try content("c@\(next):/x"), "cba2\n")
+        XCTAssertEqual(try content("c@\(id):/x"), "cba1\n")
+    }
+
+    // MARK: Pachyderm's tutorials
+
+    /// Pachyderm 1.1's fruit stand, verbatim: its pipeline.json (two specs, image "fruit_stand", 1.x `map` and
+    /// `reduce` inputs), its data and its commands. The image is mapped to the host sandbox first, as the error
+    /// says. The totals are the tutorial's (133 apples, then 324) and awk's over the input files.
+    func testFruitStand11TutorialVerbatim() throws {
+        try local("set1.txt", Self.set1)
+        try local("set2.txt", Self.set2)
+        try local("pipeline.json", Self.fruitStand11Pipeline)
+        try h.sh("""
+            pachctl create-repo data
+            pachctl put-file data master sales -c -f set1.txt
+            """)
+        try fails(["create-pipeline", "-f", "pipeline.json"], status: 2,
+                  mentions: ["image \"fruit_stand\"", "pfs image alias fruit_stand host"], binary: "pachctl")
+        try quiet(["image", "alias", "fruit_stand", "host"])
+
+        var r = try h.sh("""
+            pachctl create-pipeline -f pipeline.json
+            pachctl flush-commit data/master
+            pachctl list-job
+            """)
+        let first = try commitID("data")
+        // flush-commit printed the commit set: the data commit and the filter and sum outputs, one id.
+        XCTAssertEqual(occurrences(of: first, in: r.stdout), 3 + 2, r.stdout)
+        for fruit in ["apple", "banana", "orange"] {
+            let expected = try h.sh("awk '$1 == \"\(fruit)\" {s += $2} END {print s}' set1.txt").stdout
+            XCTAssertEqual(try out(["get-file", "sum", first, fruit], binary: "pachctl"), expected, fruit)
+        }
+        XCTAssertEqual(try out(["get-file", "sum", first, "apple"], binary: "pachctl"), "133\n")
+
+        r = try h.sh("""
+            pachctl put-file data master sales -c -f set2.txt
+            pachctl flush-commit data/master
+            """)
+        let second = try commitID("data")
+        XCTAssertEqual(occurrences(of: second, in: r.stdout), 3, r.stdout)
+        // 1.x put-file appends, so the totals are cumulative.
+        for fruit in ["apple", "banana", "orange"] {
+            let expected = try h.sh("cat set1.txt set2.txt | awk '$1 == \"\(fruit)\" {s += $2} END {print s}'").stdout
+            XCTAssertEqual(try out(["get-file", "sum", second, fruit], binary: "pachctl"), expected, fruit)
+            let lines = try h.sh("cat set1.txt set2.txt | grep \(fruit)").stdout
+            XCTAssertEqual(try out(["get-file", "filter", second, fruit], binary: "pachctl"), lines, fruit)
+        }
+        XCTAssertEqual(try out(["get-file", "sum", second, "apple"], binary: "pachctl"), "324\n")
+        XCTAssertEqual(try out(["get-file", "sum", first, "apple"], binary: "pachctl"), "133\n", "old results stay")
+        let jobs = try table(["list-job"], columns: ["ID", "PIPELINE", "STARTED", "DURATION", "STATE", "DATUMS"], binary: "pachctl")
+        XCTAssertEqual(jobs.map { [$0[0], $0[1], $0[4]] }, [[second, "sum", "success"], [second, "filter", "success"],
+                                                            [first, "sum", "success"], [first, "filter", "success"]])
+
+        // The alias is kept in <data-dir>/images.json, across restarts, and cannot go while pipelines use it.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: h.dataDir.appendingPathComponent("images.json").path))
+        try fails(["image", "unalias", "fruit_stand"], status: 4, mentions: ["\"filter\"", "\"sum\""])
+        h.stop()
+        try h.startMounted()
+        let images = try array(["image", "list"])
+        XCTAssertEqual(images.map { [$0["name"] as? String, $0["kind"] as? String, $0["target"] as? String] },
+                       [["host", "builtin", nil], ["fruit_stand", "alias", "host"]])
+        try quiet(["delete-pipeline", "--all"], binary: "pachctl")
+        try quiet(["image", "unalias", "fruit_stand"])
+        XCTAssertEqual(try table(["image", "list"], columns: ["NAME", "KIND", "RUNS AS", "CREATED"]).map { $0[0] }, ["host"])
+        try fails(["image", "alias", "x", "nothing"], status: 2, mentions: ["does not exist"])
+    }
+
+    /// The same tutorial in the 2.x spelling with a 2.x spec (YAML, glob inputs): each sales file is a datum,
+    /// so adding set2 runs one datum of filter and skips the other; outputs of datums writing the same path
+    /// are concatenated.
+    func testFruitStand2xSpelling() throws {
+        try local("set1.txt", Self.set1)
+        try local("set2.txt", Self.set2)
+        try local("fruit.yaml", """
+            pipeline:
+              name: filter
+            transform:
+              image: host
+              cmd: [sh]
+              stdin:
+                - "for fruit in apple banana orange; do grep $fruit $data > /pfs/out/$fruit || true; done"
+            input:
+              pfs: {repo: data, glob: "/*"}
+            ---
+            pipeline:
+              name: sum
+            transform:
+              cmd: [sh]
+              stdin:
+                - "for fruit in apple banana orange; do cut -f 2 /pfs/filter/$fruit | awk '{s+=$1} END {print s}' > /pfs/out/$fruit; done"
+            input:
+              pfs: {repo: filter, glob: "/"}
+            """)
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/set1.txt", "-f", "set1.txt"])
+        try quiet(["create", "pipeline", "-f", "fruit.yaml"])
+        try wait("data@master")
+        XCTAssertEqual(try content("sum@master:/apple"), "133\n")
+        try quiet(["put", "file", "data@master:/set2.txt", "-f", "set2.txt"])
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        XCTAssertEqual(counts(try job("filter", id)), [1, 1, 0, 2])
+        for fruit in ["apple", "banana", "orange"] {
+            let expected = try h.sh("cat set1.txt set2.txt | awk '$1 == \"\(fruit)\" {s += $2} END {print s}'").stdout
+            XCTAssertEqual(try content("sum@master:/\(fruit)"), expected, fruit)
+            let lines = try h.sh("cat set1.txt set2.txt | grep \(fruit) | sort").stdout
+            let filtered = try content("filter@master:/\(fruit)")
+            XCTAssertEqual(filtered.split(separator: "\n").sorted().joined(separator: "\n") + "\n", lines, fruit)
+        }
+        XCTAssertEqual(try content("sum@master:/apple"), "324\n")
+        let rows = try table(["list", "job"], columns: ["ID", "PIPELINE", "STARTED", "DURATION", "STATE", "DATUMS"])
+        XCTAssertEqual(rows.map { "\($0[1]) \($0[4]) \($0[5])" },
+                       ["sum success 1/0/0/1", "filter success 1/1/0/2", "sum success 1/0/0/1", "filter success 1/0/0/1"])
+    }
+
+    // MARK: the tutorial's files
+
+    /// examples/fruit_stand/pipeline.json of Pachyderm 1.1, as shipped.
+    static let fruitStand11Pipeline = """
+        {
+          "pipeline": {
+            "name": "filter"
+          },
+          "transform": {
+            "image": "fruit_stand",
+            "cmd": [ "sh" ],
+            "stdin": [
+                "grep apple  /pfs/data/sales >/pfs/out/apple",
+                "grep banana /pfs/data/sales >/pfs/out/banana",
+                "grep orange /pfs/data/sales >/pfs/out/orange"
+            ]
+          },
+          "parallelism": "1",
+          "inputs": [
+            {
+              "repo": {
+                "name": "data"
+              },
+              "method": "map"
+            }
+          ]
+        }
+        {
+          "pipeline": {
+            "name": "sum"
+          },
+          "transform": {
+            "image": "fruit_stand",
+            "cmd": [ "sh" ],
+            "stdin": [
+                "cut -f 2 /pfs/filter/apple | awk '{s+=$1} END {print s}' >/pfs/out/apple",
+                "cut -f 2 /pfs/filter/banana | awk '{s+=$1} END {print s}' >/pfs/out/banana",
+                "cut -f 2 /pfs/filter/orange | awk '{s+=$1} END {print s}' >/pfs/out/orange"
+            ]
+          },
+          "parallelism": "1",
+          "inputs": [
+            {
+              "repo": {
+                "name": "filter"
+              },
+              "method": "reduce"
+            }
+          ]
+        }
+
+        """
+
+    /// The tutorial's set1.txt and set2.txt (`fruit<TAB>count` lines), written here as "fruit count" pairs.
+    static let set1 = tabbed("""
+        orange 4 banana 2 banana 9 orange 9 apple 6 orange 4 apple 9 apple 4 orange 2 orange 5 apple 5 orange 7 apple 4
+        apple 2 apple 2 orange 6 banana 6 banana 6 banana 5 orange 5 banana 3 orange 5 orange 3 orange 8 orange 3 orange
+        4 banana 2 orange 3 banana 2 orange 6 apple 5 orange 6 orange 3 banana 4 orange 1 banana 4 apple 6 orange 6
+        orange 2 apple 8 banana 5 banana 1 apple 5 apple 4 banana 2 apple 9 orange 5 apple 3 banana 5 orange 2 orange 4
+        apple 9 apple 4 banana 3 orange 6 apple 6 orange 6 apple 3 banana 2 banana 7 apple 1 banana 9 banana 2 apple 4
+        orange 9 orange 6 banana 1 banana 8 apple 8 apple 8 orange 4 orange 7 orange 8 orange 8 banana 6 banana 2 orange
+        2 banana 8 banana 9 orange 6 banana 3 orange 9 banana 8 orange 7 orange 7 apple 2 orange 3 banana 7 banana 7
+        orange 6 banana 4 banana 5 banana 4 apple 3 apple 7 orange 3 orange 5 banana 5 banana 9 apple 6
+        """)
+
+    static let set2 = tabbed("""
+        orange 4 apple 5 banana 5 apple 6 apple 1 orange 5 banana 1 orange 6 banana 5 orange 1 orange 2 apple 1 apple 2
+        orange 4 banana 4 apple 3 banana 1 banana 9 orange 9 apple 5 orange 8 banana 7 apple 3 apple 6 apple 7 banana 8
+        apple 5 orange 5 orange 8 banana 4 apple 4 apple 5 banana 3 banana 8 orange 7 apple 7 orange 6 banana 1 banana 1
+        orange 2 orange 4 orange 8 orange 7 apple 5 orange 3 banana 9 apple 2 apple 9 apple 6 apple 4 orange 8 orange 2
+        apple 5 banana 8 banana 2 orange 4 orange 7 banana 2 apple 8 orange 3 apple 8 apple 6 apple 1 orange 3 banana 1
+        banana 4 orange 4 banana 8 apple 5 orange 9 orange 4 orange 2 orange 4 banana 8 orange 7 apple 7 orange 8 apple
+        4 apple 7 apple 8 apple 3 banana 8 orange 1 orange 3 banana 7 orange 2 banana 4 orange 3 apple 8 apple 5 apple 9
+        apple 7 orange 2 orange 8 banana 4 apple 9 banana 5 banana 9 apple 4 apple 1
+        """)
+
+    static func tabbed(_ pairs: String) -> String {
+        let words = pairs.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return stride(from: 0, to: words.count - 1, by: 2).map { "\(words[$0])\t\(words[$0 + 1])\n" }.joined()
+    }
+}
