@@ -643,7 +643,7 @@ class Bench:
         self.row(f"1-file commit in a {n:,}-file branch: the put request alone (daemon side), median / p90", mp(s["api_put"]),
                  f"cp + sync -f: {nat}", f"{median(s['native']) / median(s['api_put']):.2f}× native", target, ok(s["api_put"]),
                  "one HTTP request from the harness (no process start): open, apply, write trees, fsync, record")
-        self.row(f"finish commit after a 1-file put (daemon side), median / p90", mp(s["api_finish"]),
+        self.row("finish commit after a 1-file put (daemon side), median / p90", mp(s["api_finish"]),
                  f"cp + sync -f: {nat}", f"{median(s['native']) / median(s['api_finish']):.2f}× native", target, ok(s["api_finish"]),
                  "the finish request alone, after start commit + put: write changed trees, fsync, record")
         if self.pfs.name == "cli":

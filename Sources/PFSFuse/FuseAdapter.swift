@@ -182,6 +182,7 @@ final class FuseAdapter: @unchecked Sendable {
                 fi!.pointee.fh = o.fh
                 pfs_fi_set_keep_cache(fi, o.keepCache ? 1 : 0)
                 pfs_fi_set_direct_io(fi, o.directIO ? 1 : 0)
+                pfs_fi_set_noflush(fi, o.noFlush ? 1 : 0)
                 fuse_reply_open(req, fi)
             } catch { a.fail(req, error, "open") }
         }
@@ -227,6 +228,12 @@ final class FuseAdapter: @unchecked Sendable {
             let a = FuseAdapter.from(req)
             do {
                 fi!.pointee.fh = try a.fs.opendir(ino)
+                // Listings of finished commits never change: the kernel keeps them across opens, so warm
+                // `find` / `ls -R` do not ask again (entries and attributes are cached for the same reason).
+                if a.fs.directoryIsImmutable(ino) {
+                    pfs_fi_set_cache_readdir(fi, 1)
+                    pfs_fi_set_keep_cache(fi, 1)
+                }
                 fuse_reply_open(req, fi)
             } catch { a.fail(req, error, "opendir") }
         }

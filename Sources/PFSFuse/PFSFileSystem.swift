@@ -57,6 +57,8 @@ public final class PFSFileSystem: @unchecked Sendable {
         public var fh: UInt64
         public var keepCache: Bool
         public var directIO: Bool
+        /// close() needs no FLUSH request (read-only content: nothing to store), saving a round trip per close.
+        public var noFlush = false
     }
 
     enum Handle {
@@ -350,6 +352,18 @@ public final class PFSFileSystem: @unchecked Sendable {
             handles[fh] = .dir(k, entries)
             if case .branch(let r, let b, _) = k { activityLocked(r, b).handles += 1 }
             return fh
+        }
+    }
+
+    /// Whether the kernel may cache the listing of directory `ino` across opens: true for directories of
+    /// finished commits, which never change.
+    public func directoryIsImmutable(_ ino: UInt64) -> Bool {
+        switch inodes.key(ino) {
+        case .commit(let r, let c, _)?:
+            guard let v = try? commitView(r, c) else { return false }
+            return !v.isOpen && v.commit?.state == .finished
+        default:
+            return false
         }
     }
 
@@ -677,7 +691,7 @@ public final class PFSFileSystem: @unchecked Sendable {
             if writing { throw FSError.readOnly }
             let (content, from) = try datumContent(try datumInput(t, i), p)
             let reader = ChunkReader(content, objects: store.objects)
-            return lock.withLock { registerLocked(.content(reader, from: from), keepCache: true) }
+            return lock.withLock { var o = registerLocked(.content(reader, from: from), keepCache: true); o.noFlush = true; return o }
         default:
             throw FSError(EISDIR)
         }
@@ -694,7 +708,9 @@ public final class PFSFileSystem: @unchecked Sendable {
             let same = lastOpenedHash[ino] == e.hash
             lastOpenedHash[ino] = e.hash
             if lastOpenedHash.count > 100_000 { lastOpenedHash.removeAll() }
-            return registerLocked(.content(reader, from: 0), keepCache: same || !v.isOpen && v.commit?.state == .finished && !isBranchKey(k))
+            var o = registerLocked(.content(reader, from: 0), keepCache: same || !v.isOpen && v.commit?.state == .finished && !isBranchKey(k))
+            o.noFlush = true
+            return o
         }
     }
 
