@@ -404,10 +404,11 @@ final class PipelineTests: CLITestCase {
 
         // err_cmd: recovered, and the job succeeds.
         let recovered = try job("rec", id)
-        XCTAssertEqual(recovered["state"] as? String, "success")
+        let recLogs = try out(["logs", "-p", "rec"])
+        XCTAssertEqual(recovered["state"] as? String, "success", "\(recovered)\n\(recLogs)\n\(h.daemonLogText)")
         XCTAssertEqual(recovered["recovered"] as? Int, 1)
         XCTAssertEqual(try datums("rec", id).first?["state"] as? String, "recovered")
-        XCTAssertTrue(try out(["logs", "-p", "rec"]).contains("recovering"))
+        XCTAssertTrue(recLogs.contains("recovering"))
 
         // accept_return_code: a success, with its output.
         XCTAssertEqual(counts(try job("acc", id)), [1, 0, 0, 1])

@@ -78,4 +78,38 @@ final class ProvenanceTests: StoreTestCase {
         try reopened.finishCommit(repo: "out", ref: y)
         XCTAssertEqual(try reopened.inspectCommit(repo: "out", ref: "master").state, .finished)
     }
+
+    /// A triggered branch (a pipeline created or run on data already there) joins the commit set of its newest
+    /// input head, so waiting for that input commit waits for it; branches downstream of it get their commits in
+    /// the same set; triggering again on the same inputs makes a new set.
+    func testTriggeredBranchJoinsItsInputsCommitSetAndOpensDownstream() async throws {
+        let store = try openStore()
+        for r in ["data", "filter", "sum"] { try store.createRepo(r) }
+        let x = try put(store, "data", "master", "/sales", "apple 1\n").commit
+        try store.setBranchProvenance(repo: "filter", branch: "master", upstream: [BranchRef(repo: "data", branch: "master")])
+        XCTAssertEqual(try store.triggerBranch(repo: "filter", branch: "master"), x)
+        // sum is created while filter's first output is still to come: it joins that set.
+        try store.setBranchProvenance(repo: "sum", branch: "master", upstream: [BranchRef(repo: "filter", branch: "master")])
+        XCTAssertEqual(try store.triggerBranch(repo: "sum", branch: "master"), x)
+        XCTAssertEqual(try store.inspectCommit(repo: "sum", ref: "master").provenance,
+                       [CommitRefInfo(repo: "filter", branch: "master", id: x)])
+        await assertTimesOut(store, "data", x)
+        for repo in ["filter", "sum"] {
+            try store.prepareOutputCommit(repo: repo, id: x)
+            _ = try put(store, repo, x, "/apple", "1")
+            try store.finishCommit(repo: repo, ref: x)
+        }
+        let set = try await store.waitCommit(repo: "data", ref: x, timeout: .seconds(5))
+        XCTAssertEqual(Set(set.map(\.repo)), ["data", "filter", "sum"])
+
+        // Again on the same inputs (`run pipeline filter`): a new set, and sum gets its commit in it.
+        let again = try XCTUnwrap(try store.triggerBranch(repo: "filter", branch: "master"))
+        XCTAssertNotEqual(again, x)
+        let sum = try store.inspectCommit(repo: "sum", ref: "master")
+        XCTAssertEqual(sum.id, again)
+        XCTAssertEqual(sum.provenance, [CommitRefInfo(repo: "filter", branch: "master", id: again)])
+        // While it is open, another trigger does nothing.
+        XCTAssertNil(try store.triggerBranch(repo: "filter", branch: "master"))
+        XCTAssertNil(try store.triggerBranch(repo: "sum", branch: "master"))
+    }
 }
