@@ -87,7 +87,7 @@ public final class MountService: Service, @unchecked Sendable {
         }
         logger.info("mounted", metadata: ["mountpoint": "\(path)"])
         onMounted?()
-        let threads = ProcessInfo.processInfo.environment["PFS_EXP_THREADS"].flatMap { UInt32($0) } ?? options.threads
+        let threads = options.threads
         let fs = self.fs
         await withGracefulShutdownHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

@@ -60,11 +60,18 @@ public final class Scheduler: Service, @unchecked Sendable {
     private func schedule() throws {
         let pipelines = try store.pipelineRows().filter { $0.state == "running" }
         guard !pipelines.isEmpty else { return }
-        let open = try store.openAutoCommits()
+        var open = try store.openAutoCommits()
         for p in pipelines {
             guard lock.withLock({ !busy.contains(p.name) && !stopping }) else { continue }
             // The oldest open output commit is next (jobs of one pipeline run in commit order).
-            guard let next = open.first(where: { $0.repo == p.name }) else { continue }
+            guard var next = open.first(where: { $0.repo == p.name }) else { continue }
+            // The list may predate the end of this pipeline's last job (it was not busy when the list was read
+            // but is done now): read it again rather than run a finished commit's job a second time.
+            if (try? store.resolveCommit(repo: p.name, ref: next.id))?.state != .open {
+                open = try store.openAutoCommits()
+                guard let fresh = open.first(where: { $0.repo == p.name }) else { continue }
+                next = fresh
+            }
             guard try ready(next) else { continue }
             let spec: PipelineSpec
             do { spec = try PipelineCodec.decode(p.spec) } catch {
@@ -72,8 +79,9 @@ public final class Scheduler: Service, @unchecked Sendable {
                 continue
             }
             lock.withLock { _ = busy.insert(p.name) }
+            let job = next
             Thread.detachNewThread { [self] in
-                self.runJob(p, spec, next)
+                self.runJob(p, spec, job)
                 self.lock.withLock { _ = self.busy.remove(p.name) }
                 self.kick()
             }
