@@ -135,11 +135,11 @@ final class Harness {
 
     func cleanup() {
         stop(signal: SIGTERM)
-        // Whatever happened, leave no mount behind.
-        if Self.isMounted(mnt.path) {
+        // Whatever happened, leave no mount behind (a daemon killed with SIGKILL leaves its datum views mounted).
+        for path in [mnt.path, dataDir.appendingPathComponent("run/views").path] where Self.isMounted(path) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-            p.arguments = ["-u", "-z", mnt.path]
+            p.arguments = ["-u", "-z", path]
             try? p.run()
             p.waitUntilExit()
         }

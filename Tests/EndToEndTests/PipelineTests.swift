@@ -19,18 +19,14 @@ final class PipelineTests: CLITestCase {
     }
 
     override func tearDown() {
-        let views = h.map { $0.dataDir.appendingPathComponent("run/views").path }
-        let mnt = h?.mnt.path
-        super.tearDown()
-        if let mnt { XCTAssertFalse(Harness.isMounted(mnt), "the test left its mount behind") }
-        if let views, Harness.isMounted(views) {
-            XCTFail("the daemon left its datum views mounted at \(views)")
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-            p.arguments = ["-u", "-z", views]
-            try? p.run()
-            p.waitUntilExit()
+        // A clean stop unmounts the datum views as well as the mount (cleanup would detach them otherwise).
+        h?.stop()
+        if let h {
+            let views = h.dataDir.appendingPathComponent("run/views").path
+            XCTAssertFalse(Harness.isMounted(views), "the daemon left its datum views mounted at \(views)")
+            XCTAssertFalse(Harness.isMounted(h.mnt.path), "the daemon left its mount behind")
         }
+        super.tearDown()
     }
 
     // MARK: helpers
