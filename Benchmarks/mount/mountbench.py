@@ -34,10 +34,14 @@ def human_bytes(n):
     return f"{n} B"
 
 
-def drop_caches():
+def drop_caches(tools=()):
+    """Empties the page cache, dentries and inodes. The tools about to be timed are then loaded again
+    (`tool --version`), so a cold run measures the data's caches, not loading the tool's binary."""
     os.sync()
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("3\n")
+    for t in tools:
+        subprocess.run([t, "--version"], stdout=DEVNULL, stderr=DEVNULL)
 
 
 def sh(argv, ok=(0,), capture=False, cwd=None):
@@ -179,19 +183,26 @@ class Probe:
         finally:
             p.send_signal(signal.SIGINT)
             p.wait(timeout=120)
-        if self.kind == "perf":
-            rep = subprocess.run(["perf", "report", "--stdio", "--no-children", "-g", "none", "--sort", "dso,symbol",
-                                  "--percent-limit", "1.5", "-i", out], capture_output=True, text=True).stdout
-            lines = [l for l in rep.splitlines() if l.strip() and not l.startswith("#")][:25]
-            text = "\n".join(lines)
-            try:
-                text = subprocess.run(["swift", "demangle", "--simplified"], input=text, capture_output=True,
-                                      text=True, timeout=60).stdout or text
-            except Exception:
-                pass
-        else:
+        if self.kind == "strace":
             with open(out) as f:
-                text = "\n".join(f.read().splitlines()[:22])
+                return f"{label}\n" + "\n".join(f.read().splitlines()[:22])
+
+        def report(*extra):
+            text = subprocess.run(["perf", "report", "--stdio", "-g", "none", "--percent-limit", "1", "-i", out, *extra],
+                                  capture_output=True, text=True).stdout
+            lines = [" ".join(l.split()) for l in text.splitlines() if l.strip() and not l.startswith("#")]
+            return [l.replace(" - -", "") for l in lines]
+        own = report("--no-children", "--sort", "dso,symbol")[:15]
+        # Inclusive time of the daemon's own functions (frame-pointer stacks: a lower bound).
+        pfs = [l for l in report("--children", "--sort", "symbol")
+               if any(k in l for k in ("PFSFileSystem", "OpenFile", "FuseAdapter", "ChunkReader", "Store.",
+                                       "InodeTable", "MetadataStore", "WorkingTree", "FileIngester", "sqlite3"))][:15]
+        text = "self time (top symbols):\n" + "\n".join(own) + "\n\nincluding callees (pfs functions):\n" + "\n".join(pfs)
+        try:
+            text = subprocess.run(["swift", "demangle", "--simplified"], input=text, capture_output=True,
+                                  text=True, timeout=60).stdout or text
+        except Exception:
+            pass
         return f"{label}\n{text}"
 
 
@@ -207,9 +218,9 @@ class Bench:
         self.daemon = Daemon(a.pfsmount, self.mnt, os.path.join(self.work, "data"),
                              os.path.join(self.work, "pfsmount.log"), a.pid_file)
         q = a.quick
-        self.big = 64 * MiB if q else 1 * GiB
-        self.ncp = 1_000 if q else 10_000
-        self.ntree = 5_000 if q else 100_000
+        self.big = a.big_mib * MiB if a.big_mib else 64 * MiB if q else 1 * GiB
+        self.ncp = a.cp_files or (1_000 if q else 10_000)
+        self.ntree = a.tree_files or (5_000 if q else 100_000)
         self.runs = a.runs
         self.results = []      # one dict per measurement
         self.sections = []     # per benchmark: name, load, cpu, rss
@@ -266,30 +277,28 @@ class Bench:
             "vmhwm": self.daemon.status("VmHWM"), "vmrss": self.daemon.status("VmRSS"),
         })
 
-    def record(self, bench, name, kind, samples, target=None, note=""):
-        """samples: {'native': [...], 'commit': [...], 'branch': [...]} of seconds. kind: 'throughput' (bytes
-        given in note via self._bytes) or 'time'."""
-        self.results.append({"bench": bench, "name": name, "kind": kind, "samples": samples, "target": target,
-                             "note": note})
-
     def measure(self, bench, name, variants, runs=None, cold=False, warmup=False, ok=(0,), kind="time",
                 nbytes=None, target=None, probe_variants=("commit", "branch")):
-        """variants: {label: [argv, ...]}; each run times every variant once (interleaved, in order)."""
+        """variants: {label: [argv, ...]}; each run times every variant once (interleaved, each run starting with
+        the next variant)."""
         runs = runs or self.runs
         samples = {k: [] for k in variants}
         if warmup:
             for steps in variants.values():
                 timed(steps, ok=ok)
-        for _ in range(runs):
-            for k, steps in variants.items():
+        names = list(variants)
+        for i in range(runs):
+            # Each run starts with another variant, so no variant always pays for (or profits from) going first.
+            for k in names[i % len(names):] + names[:i % len(names)]:
+                steps = variants[k]
                 if cold:
-                    drop_caches()
+                    drop_caches({s[0] for s in steps})
                 samples[k].append(timed(steps, ok=ok))
         if self.probe:
             for k, steps in variants.items():
                 if k in probe_variants:
                     if cold:
-                        drop_caches()
+                        drop_caches({s[0] for s in steps})
                     self.probes.append(self.probe.around(f"### {bench}. {name} — pfs {k}",
                                                          lambda s=steps: timed(s, ok=ok)))
         self.results.append({"bench": bench, "name": name, "kind": kind, "samples": samples, "bytes": nbytes,
@@ -362,7 +371,7 @@ class Bench:
             def argv(path):
                 return [["dd", f"if={path}", "of=/dev/null", "bs=1M"]] if tool == "dd" else [["cat", path]]
             variants = {k: argv(v) for k, v in p.items()}
-            self.measure(1, f"`{tool}` sequential read, cold", variants, cold=True, kind="throughput",
+            self.measure(1, f"`{tool}` sequential read, cold", variants, cold=True, kind="throughput", runs=max(5, self.runs),
                          nbytes=self.big, target=0.9, probe_variants=("commit",) if tool == "dd" else ())
             self.measure(1, f"`{tool}` sequential read, warm", variants, warmup=True, kind="throughput",
                          nbytes=self.big, target=0.8, probe_variants=())
@@ -371,7 +380,7 @@ class Bench:
     def b2(self):
         self.ensure_big()
         p = self.big_paths()
-        self.measure(2, "`head -c 4096`, cold (process start to exit)", {k: [["head", "-c", "4096", v]] for k, v in p.items()},
+        self.measure(2, "`head -c 4096`, cold (process start to exit; `head` itself loaded)", {k: [["head", "-c", "4096", v]] for k, v in p.items()},
                      runs=max(5, self.runs), cold=True, target=0.010, kind="latency", probe_variants=())
         # The same without the process start: open + read 4 KiB + close in this process.
         samples = {k: [] for k in p}
@@ -640,6 +649,9 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--big-mib", type=int, default=0)
+    ap.add_argument("--cp-files", type=int, default=0)
+    ap.add_argument("--tree-files", type=int, default=0)
     ap.add_argument("--wait-load", type=float, default=None)
     ap.add_argument("--wait-max", type=float, default=600)
     ap.add_argument("--profile", action="store_true")

@@ -5,12 +5,15 @@
 #   Benchmarks/mount/run.sh              full sizes (~10-20 min on 2 cores): 1 GiB file, 10,000 and 100,000 files
 #   Benchmarks/mount/run.sh --quick      small sizes (64 MiB, 1,000 and 5,000 files): a CI smoke run, < 2 min once built
 #   options: --only 1,3      run only these benchmarks (1 seq read, 2 head, 3 seq write, 4 cp -r, 5 find/ls/grep)
-#            --runs N        timed repetitions per measurement (default 3; medians are reported)
+#            --runs N        timed repetitions per measurement (default 3, cold reads at least 5; medians are reported)
+#            --big-mib N, --cp-files N, --tree-files N   override the sizes (file of benchmarks 1-3, files of 4, of 5)
 #            --wait-load L   before each benchmark wait (up to --wait-max S seconds, default 600) until the
 #                            1-minute load average is below L (default: full runs 1.0, --quick no wait)
 #            --profile       perf-record the daemon during each pfs step of benchmarks 3-5 (top symbols in the report)
 #            --strace        strace -c -f the daemon during the same steps (syscall counts in the report)
 #            --no-build      use the pfsmount already in .build/release
+#            --pfsmount PATH measure this pfsmount binary instead (e.g. a baseline build, for before/after figures)
+#            --results NAME  write Benchmarks/mount/results/NAME.md and NAME.json (default: latest)
 #            --keep          keep the scratch directory
 #            --check-targets exit 3 if a target is missed
 #
@@ -21,15 +24,17 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cmdline="Benchmarks/mount/run.sh${*:+ $*}"
 
-quick=0 build=1 keep=0 extra=() wait_load=""
+quick=0 build=1 keep=0 extra=() wait_load="" exe="" results=latest
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --keep) keep=1 ;;
     --profile|--strace|--check-targets) extra+=("$1") ;;
-    --only|--runs|--wait-max) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; extra+=("$1" "$2"); shift ;;
+    --only|--runs|--wait-max|--big-mib|--cp-files|--tree-files) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; extra+=("$1" "$2"); shift ;;
     --wait-load) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; wait_load="$2"; shift ;;
+    --results) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; results="$2"; shift ;;
+    --pfsmount) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; exe="$(realpath "$2")"; build=0; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -73,17 +78,22 @@ command -v swift >/dev/null 2>&1 || { [ -x /opt/swift/usr/bin/swift ] && export 
 bin="$(swift build -c release --show-bin-path)"
 rev="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git --no-optional-locks -C "$root" status --porcelain -- Sources Package.swift 2>/dev/null)" ]; then rev="$rev + uncommitted changes in Sources/"; fi
-if [ "$build" = 1 ]; then
+if [ -n "$exe" ]; then
+  [ -x "$exe" ] || { say "$exe is not an executable"; exit 1; }
+  rev="given binary $exe ($(date -r "$exe" '+built %F %T'))"
+elif [ "$build" = 1 ]; then
   say "building pfsmount (swift build -c release --product pfsmount; waits if another build holds .build)"
   swift build -c release --product pfsmount >&2
+  exe="$bin/pfsmount"
 else
   [ -x "$bin/pfsmount" ] || { say "no $bin/pfsmount: build it first"; exit 1; }
   rev="$rev (--no-build: pfsmount as found in .build, $(date -r "$bin/pfsmount" '+built %F %T'))"
+  exe="$bin/pfsmount"
 fi
 
 # --- run ---------------------------------------------------------------------------------------------------------------
 mkdir -p "$here/results"
-args=(--pfsmount "$bin/pfsmount" --work "$work" --out "$here/results/latest.md" --pid-file "$pidfile"
+args=(--pfsmount "$exe" --work "$work" --out "$here/results/$results.md" --pid-file "$pidfile"
       --command "$cmdline" --revision "$rev" "${extra[@]}")
 [ "$quick" = 1 ] && args+=(--quick)
 if [ -n "$wait_load" ]; then args+=(--wait-load "$wait_load"); elif [ "$quick" = 0 ]; then args+=(--wait-load 1.0); fi

@@ -12,8 +12,6 @@ final class FuseAdapter: @unchecked Sendable {
     let fs: PFSFileSystem
     let logger: Logger
     var session: OpaquePointer?
-    /// The largest pipe libfuse can use for a spliced reply (0: reads are never spliced); set at init.
-    var splicePipeLimit = 0
 
     init(fs: PFSFileSystem, logger: Logger) {
         self.fs = fs
@@ -80,14 +78,6 @@ final class FuseAdapter: @unchecked Sendable {
             conn.pointee.want &= ~UInt32(FUSE_CAP_AUTO_INVAL_DATA)
             conn.pointee.max_write = 1 << 20
             conn.pointee.max_readahead = UInt32.max
-            // Zero-copy reads: libfuse splices object-file pages into the reply through a per-thread pipe,
-            // which must hold the whole reply. Pipes grow up to /proc/sys/fs/pipe-max-size (1 MiB by default)
-            // without CAP_SYS_RESOURCE; replies that would not fit are copied through a buffer as before.
-            if let userdata, conn.pointee.capable & UInt32(FUSE_CAP_SPLICE_WRITE) != 0 {
-                let a = Unmanaged<FuseAdapter>.fromOpaque(userdata).takeUnretainedValue()
-                a.splicePipeLimit = FuseAdapter.largestPipe()
-                if a.splicePipeLimit > 0 { conn.pointee.want |= UInt32(FUSE_CAP_SPLICE_WRITE) }
-            }
         }
         ops.lookup = { req, parent, name in
             let a = FuseAdapter.from(req)
@@ -207,19 +197,6 @@ final class FuseAdapter: @unchecked Sendable {
         }
         ops.read = { req, _, size, off, fi in
             let a = FuseAdapter.from(req)
-            // Stored content is spliced from the object files when the reply fits libfuse's pipe (its own
-            // estimate: a page per piece and header on top of the data).
-            if a.splicePipeLimit > 0, size >= 8192 {
-                do {
-                    let limit = a.splicePipeLimit
-                    if try a.fs.withFilePieces(fi!.pointee.fh, offset: Int64(off), count: size, { pieces -> Bool in
-                        let total = pieces.reduce(0) { $0 + $1.count }
-                        guard 4096 * (pieces.count + 2) + 16 + total <= limit else { return false }
-                        FuseAdapter.replySpliced(req, pieces)
-                        return true
-                    }) == true { return }
-                } catch { a.fail(req, error, "read"); return }
-            }
             // A reused buffer: a fresh megabyte per request would cost page faults on every read.
             let buf = ReplyBuffers.shared.take(size)
             defer { ReplyBuffers.shared.give(buf) }
@@ -283,41 +260,6 @@ final class FuseAdapter: @unchecked Sendable {
         ops.listxattr = { req, _, _ in fuse_reply_err(req, ENOTSUP) }
         ops.removexattr = { req, _, _ in fuse_reply_err(req, ENOTSUP) }
         return ops
-    }
-
-    /// Replies to a read with file pieces: libfuse splices them from the descriptors into /dev/fuse (no copy
-    /// through the daemon's memory).
-    static func replySpliced(_ req: fuse_req_t?, _ pieces: [ChunkReader.FilePiece]) {
-        guard !pieces.isEmpty else { fuse_reply_buf(req, nil, 0); return }
-        let bufOffset = MemoryLayout<fuse_bufvec>.offset(of: \fuse_bufvec.buf)!
-        let bytes = bufOffset + pieces.count * MemoryLayout<fuse_buf>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, MemoryLayout<fuse_bufvec>.size),
-                                                   alignment: MemoryLayout<fuse_bufvec>.alignment)
-        defer { raw.deallocate() }
-        let vec = raw.bindMemory(to: fuse_bufvec.self, capacity: 1)
-        vec.pointee.count = pieces.count
-        vec.pointee.idx = 0
-        vec.pointee.off = 0
-        let bufs = (raw + bufOffset).assumingMemoryBound(to: fuse_buf.self)
-        let flags = fuse_buf_flags(rawValue: FUSE_BUF_IS_FD.rawValue | FUSE_BUF_FD_SEEK.rawValue)
-        for (i, p) in pieces.enumerated() {
-            bufs[i] = fuse_buf(size: p.count, flags: flags, mem: nil, fd: p.fd, pos: off_t(p.offset))
-        }
-        _ = fuse_reply_data(req, vec, fuse_buf_copy_flags(rawValue: 0))
-    }
-
-    /// The largest pipe this process can get (libfuse grows its per-thread splice pipes the same way), up to
-    /// 4 MiB; 0 if pipes cannot be resized.
-    static func largestPipe() -> Int {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return 0 }
-        defer { close(fds[0]); close(fds[1]) }
-        let F_SETPIPE_SZ: Int32 = 1031  // F_LINUX_SPECIFIC_BASE + 7; not exported without _GNU_SOURCE
-        for size in [4 << 20, 2 << 20, 1 << 20, 512 << 10, 256 << 10] {
-            let got = fcntl(fds[0], F_SETPIPE_SZ, Int32(size))
-            if got >= size { return Int(got) }
-        }
-        return 0
     }
 
     /// Fills one readdir(plus) reply from the snapshot taken at opendir. Offsets: 1 = ".", 2 = "..",

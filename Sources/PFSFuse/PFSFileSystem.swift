@@ -786,15 +786,6 @@ public final class PFSFileSystem: @unchecked Sendable {
         } catch { throw FSError(error) }
     }
 
-    /// For handles of immutable content: runs `body` with the object-file pieces holding the range (see
-    /// `ChunkReader.withFilePieces`), so the reply can splice them. nil for other handles, or when the store
-    /// keeps no local files: read with `read(_:offset:into:)` then.
-    public func withFilePieces<T>(_ fh: UInt64, offset: Int64, count: Int,
-                                  _ body: ([ChunkReader.FilePiece]) throws -> T) throws -> T? {
-        guard case .content(let r, let from) = lock.withLock({ handles[fh] }) else { return nil }
-        do { return try r.withFilePieces(offset: from + offset, count: count, body) } catch { throw FSError(error) }
-    }
-
     /// Convenience for tests: a read into a new array.
     public func read(_ fh: UInt64, offset: Int64, size: Int) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: size) { buf, count in

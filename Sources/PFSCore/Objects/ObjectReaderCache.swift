@@ -9,8 +9,6 @@ import Glibc
 final class ObjectReaderCache: Sendable {
     private struct Entry {
         var fd: Int32
-        /// The object's size, from fstat when the descriptor was opened (-1: unknown).
-        var size: Int64
         var leases: Int
         var lastUse: UInt64
         var evicted: Bool
@@ -27,24 +25,17 @@ final class ObjectReaderCache: Sendable {
 
     /// Runs `body` with an open descriptor of `hash`, opening it with `open` on a miss.
     func with<T>(_ hash: ObjectHash, open: () throws -> Int32, _ body: (Int32) throws -> T) throws -> T {
-        try withSized(hash, open: open) { fd, _ in try body(fd) }
-    }
-
-    /// Like `with`, also passing the object's size (taken once, when the descriptor is opened).
-    func withSized<T>(_ hash: ObjectHash, open: () throws -> Int32, _ body: (Int32, Int64) throws -> T) throws -> T {
-        var got = state.withLock { s -> (Int32, Int64)? in
+        var fd = state.withLock { s -> Int32? in
             guard var e = s.entries[hash] else { return nil }
             s.tick &+= 1
             e.leases += 1
             e.lastUse = s.tick
             s.entries[hash] = e
-            return (e.fd, e.size)
+            return e.fd
         }
-        if got == nil {
+        if fd == nil {
             let opened = try open()
-            var st = Glibc.stat()
-            let size: Int64 = fstat(opened, &st) == 0 ? Int64(st.st_size) : -1
-            got = state.withLock { s -> (Int32, Int64) in
+            fd = state.withLock { s -> Int32 in
                 s.tick &+= 1
                 if var e = s.entries[hash] {
                     // Someone else opened it meanwhile: use theirs.
@@ -52,16 +43,15 @@ final class ObjectReaderCache: Sendable {
                     e.lastUse = s.tick
                     s.entries[hash] = e
                     Glibc.close(opened)
-                    return (e.fd, e.size)
+                    return e.fd
                 }
-                s.entries[hash] = Entry(fd: opened, size: size, leases: 1, lastUse: s.tick, evicted: false)
+                s.entries[hash] = Entry(fd: opened, leases: 1, lastUse: s.tick, evicted: false)
                 evictLocked(&s)
-                return (opened, size)
+                return opened
             }
         }
-        let (fd, size) = got!
-        defer { release(hash, fd) }
-        return try body(fd, size)
+        defer { release(hash, fd!) }
+        return try body(fd!)
     }
 
     private func release(_ hash: ObjectHash, _ fd: Int32) {
@@ -102,20 +92,6 @@ extension LocalObjectStore {
         }) { fd in
             try FileIO.preadFully(fd, buffer.baseAddress, buffer.count, offset: Int64(offset), path: displayPath(rel))
         }
-    }
-
-    /// Runs `body` with a read-only descriptor of the object (held open meanwhile) and the object's size: for
-    /// replies that splice object bytes to the kernel without copying them through memory. Do not move the
-    /// descriptor's file offset (use positioned reads); it is shared.
-    func withDescriptor<T>(_ hash: ObjectHash, _ body: (Int32, Int64) throws -> T) throws -> T {
-        let rel = Self.relativePath(hash)
-        return try readers.withSized(hash, open: {
-            do {
-                return try FileIO.openAt(rootFD, rel, O_RDONLY, path: displayPath(rel))
-            } catch let e as PFSError where e.code == .notFound {
-                throw PFSError(.notFound, "object \(hash) is not in the store at \(rootPath)", cause: e)
-            }
-        }, body)
     }
 
     public func prefetch(_ hash: ObjectHash) {

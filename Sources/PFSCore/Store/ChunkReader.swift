@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 
 /// Random-access reads of one file's content: finds the chunks of a range by binary search over their
-/// offsets, reads straight into the caller's buffer, and asks the object store to prefetch the next chunk
-/// when a chunk is first touched (so sequential reads overlap disk reads with the mount's round trips).
+/// offsets, reads straight into the caller's buffer, and asks the object store (from a background queue) to
+/// prefetch the next chunks when a chunk is first touched, so sequential reads overlap disk reads with the
+/// mount's round trips.
 public final class ChunkReader: Sendable {
     public let content: FileContent
     let starts: [Int64]
@@ -60,9 +61,9 @@ public final class ChunkReader: Sendable {
         return done
     }
 
-    /// Keeps the next few chunks on their way from disk while chunk `i` is served. The hints are given on a
-    /// background queue: `posix_fadvise(WILLNEED)` submits the disk reads and can take a while, which would
-    /// otherwise delay the reply it follows.
+    /// Keeps the next few chunks on their way from disk while chunk `i` is served. The hints go out on a
+    /// background queue: opening a cold object and `posix_fadvise(WILLNEED)` can block for a while (inode
+    /// reads, request submission), and the reply this read belongs to should not wait for them.
     private func prefetch(after i: Int) {
         let ahead = min(content.chunks.count - 1, i + Self.prefetchDepth)
         let fetched = prefetched.load(ordering: .relaxed)
@@ -74,50 +75,6 @@ public final class ChunkReader: Sendable {
         Self.prefetchQueue.async { for h in hashes { objects.prefetch(h) } }
     }
 
+    /// One serial queue for every reader's hints, in the order they were given.
     static let prefetchQueue = DispatchQueue(label: "pfs.chunk-prefetch", qos: .utility)
-
-    /// One piece of a read, served straight from an object file: `count` bytes at `offset` of descriptor `fd`.
-    public struct FilePiece: Sendable {
-        public var fd: Int32
-        public var offset: Int64
-        public var count: Int
-    }
-
-    /// Calls `body` with the object-file pieces that hold bytes [offset, offset + count) of the file (fewer at
-    /// its end; none past it), their descriptors held open meanwhile, so a reply can splice them to the kernel
-    /// without copying them through memory. Returns nil without calling `body` when the store keeps no local
-    /// files (read with `read(offset:into:)` then). Throws `corrupt` when an object is shorter than recorded.
-    public func withFilePieces<T>(offset: Int64, count: Int, _ body: ([FilePiece]) throws -> T) throws -> T? {
-        guard let local = objects as? LocalObjectStore else { return nil }
-        guard offset >= 0, offset < content.size, count > 0, !starts.isEmpty else { return try body([]) }
-        var wanted: [(hash: ObjectHash, within: Int64, count: Int)] = []
-        var i = chunk(at: offset)
-        var pos = offset
-        var left = min(Int64(count), content.size - offset)
-        while left > 0, i < content.chunks.count {
-            let c = content.chunks[i]
-            let within = pos - starts[i]
-            let n = min(left, c.size - within)
-            wanted.append((c.hash, within, Int(n)))
-            prefetch(after: i)
-            pos += n
-            left -= n
-            i += 1
-        }
-        var pieces: [FilePiece] = []
-        pieces.reserveCapacity(wanted.count)
-        // Lease each piece's descriptor in turn (nested), so all stay open while `body` runs.
-        func lease(_ k: Int) throws -> T {
-            if k == wanted.count { return try body(pieces) }
-            let w = wanted[k]
-            return try local.withDescriptor(w.hash) { fd, size in
-                guard size < 0 || w.within + Int64(w.count) <= size else {
-                    throw PFSError.corrupt("chunk \(w.hash.hex) is shorter than recorded; run `pfs fsck`")
-                }
-                pieces.append(FilePiece(fd: fd, offset: w.within, count: w.count))
-                return try lease(k + 1)
-            }
-        }
-        return try lease(0)
-    }
 }
