@@ -222,6 +222,7 @@ public struct APIServer: Sendable {
         api.post("gc") { _, _ in json(try await blocking { try store.gc() }) }
         addPipelineRoutes(api)
         addImageRoutes(api)
+        addSecretRoutes(api)
         return router
     }
 

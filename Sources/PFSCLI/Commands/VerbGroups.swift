@@ -5,14 +5,15 @@ import ArgumentParser
 extension PFSCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a repo, a branch or a pipeline.",
+            abstract: "Create a repo, a branch, a pipeline or a secret.",
             discussion: """
                 Examples:
                   pfs create repo data
                   pfs create branch data@staging --head master
                   pfs create pipeline -f edges.json
+                  pfs create secret -f secret.json
                 """,
-            subcommands: [CreateRepo.self, CreateBranch.self, CreatePipeline.self])
+            subcommands: [CreateRepo.self, CreateBranch.self, CreatePipeline.self, CreateSecret.self])
     }
 
     struct Update: AsyncParsableCommand {
@@ -40,7 +41,7 @@ extension PFSCommand {
                   pfs list datum edges@3f2a9c1e
                 """,
             subcommands: [ListRepo.self, ListBranch.self, ListCommit.self, ListFile.self, ListPipeline.self, ListJob.self,
-                          ListDatum.self])
+                          ListDatum.self, ListSecret.self])
     }
 
     struct Inspect: AsyncParsableCommand {
@@ -55,7 +56,7 @@ extension PFSCommand {
                   pfs inspect job edges@3f2a9c1e --raw
                 """,
             subcommands: [InspectRepo.self, InspectBranch.self, InspectCommit.self, InspectFile.self, InspectPipeline.self,
-                          InspectJob.self])
+                          InspectJob.self, InspectSecret.self])
     }
 
     struct Delete: AsyncParsableCommand {
@@ -69,7 +70,7 @@ extension PFSCommand {
                   pfs delete file data@master:/old.csv
                   pfs delete pipeline edges
                 """,
-            subcommands: [DeleteRepo.self, DeleteBranch.self, DeleteCommit.self, DeleteFile.self, DeletePipeline.self])
+            subcommands: [DeleteRepo.self, DeleteBranch.self, DeleteCommit.self, DeleteFile.self, DeletePipeline.self, DeleteSecret.self])
     }
 
     struct Start: AsyncParsableCommand {

@@ -47,6 +47,26 @@ public enum CLIOperation: Sendable, Equatable {
     case listImages
     case aliasImage(name: String, target: String)
     case unaliasImage(String)
+    // Secrets (OperationRunner+Secrets.swift).
+    case createSecret(CreateSecretRequest)
+    case listSecrets
+    case inspectSecret(String)
+    case deleteSecret(String)
+}
+
+/// `create secret`: a Kubernetes Secret file (read when the command runs) or KEY=VALUE literals.
+public struct CreateSecretRequest: Sendable, Equatable, CustomStringConvertible {
+    public var name: String?
+    public var file: String?
+    public var literals: [String]
+    public var overwrite: Bool
+    public init(name: String?, file: String?, literals: [String], overwrite: Bool) {
+        self.name = name; self.file = file; self.literals = literals; self.overwrite = overwrite
+    }
+    /// Never the literals' values.
+    public var description: String {
+        "CreateSecretRequest(name: \(name ?? "nil"), file: \(file ?? "nil"), keys: \(literals.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "" }), overwrite: \(overwrite))"
+    }
 }
 
 /// `create pipeline` / `update pipeline`: spec files (paths, URLs, `-` for stdin), read when the command runs.

@@ -136,6 +136,10 @@ public struct OperationRunner: Sendable {
              .runPipeline, .listJobs, .inspectJob, .waitJob, .listDatums, .logs, .listImages, .aliasImage, .unaliasImage:
             let handled = try await runPipelineOperation(operation)
             assert(handled, "\(operation) is not handled by runPipelineOperation")
+
+        case .createSecret, .listSecrets, .inspectSecret, .deleteSecret:
+            let handled = try await runSecretOperation(operation)
+            assert(handled, "a secret operation is not handled by runSecretOperation")
         }
         return .success
     }

@@ -71,7 +71,9 @@ extension Render {
     public static func jobs(_ jobs: [JobInfo], now: Date) -> String {
         var t = Table(header: ["ID", "PIPELINE", "STARTED", "DURATION", "STATE", "DATUMS"])
         for j in jobs {
-            t.append([j.id, j.pipeline, Humanize.ago(j.started, now: now), duration(j), j.state.rawValue, datumCounts(j)])
+            // A job that failed before any datum ran (no GPU on this host, a bad input) says why in its row.
+            let state = j.state == .failure && j.datumsTotal == 0 && !j.reason.isEmpty ? "failure: \(j.reason)" : j.state.rawValue
+            t.append([j.id, j.pipeline, Humanize.ago(j.started, now: now), duration(j), state, datumCounts(j)])
         }
         return t.render()
     }

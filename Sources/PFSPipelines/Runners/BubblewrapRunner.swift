@@ -42,29 +42,57 @@ public struct BubblewrapRunner: Runner {
         var a = ["--tmpfs", "/"]
         let skip: Set<String> = ["proc", "dev", "sys", "tmp", "run", "pfs", "lost+found"]
         let top = ((try? FileManager.default.contentsOfDirectory(atPath: "/")) ?? []).sorted()
-        for name in top where !skip.contains(name) {
-            let path = "/" + name
-            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
-                a += ["--symlink", target, path]
-            } else {
-                a += ["--ro-bind", path, path]
-            }
+        // Mount points (secrets' mount_path) that do not exist on the host, below a host directory that is bound
+        // read-only: such a directory is rebuilt from its children, so the mount point can be made in it.
+        let missing = w.mounts.map(\.target).filter {
+            !$0.hasPrefix("/pfs/") && !$0.hasPrefix("/tmp/") && !$0.hasPrefix("/run/") && !FileManager.default.fileExists(atPath: $0)
         }
+        Self.bindHost("/", top.filter { !skip.contains($0) }, missing: missing, &a)
         // Only /pfs/out and /tmp are writable (and /dev/shm, private to the sandbox): the empty directories that
         // hide the data directory and pfs mounts, /run and /pfs itself are read-only too.
-        a += ["--ro-bind", "/sys", "/sys", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run", "--remount-ro", "/run"]
+        a += ["--ro-bind", "/sys", "/sys", "--dev", "/dev"]
+        for d in w.devices {
+            let parent = (d.target as NSString).deletingLastPathComponent
+            if parent != "/dev" { a += ["--dir", parent] }
+            a += ["--dev-bind", d.source, d.target]
+        }
+        a += ["--proc", "/proc", "--tmpfs", "/run"]
+        // Driver files the host root does not show (the persistence daemon's socket under /run).
+        for f in w.driverFiles where f.hasPrefix("/run/") { a += ["--bind-try", f, f] }
         for h in w.hidden where FileManager.default.fileExists(atPath: h) { a += ["--tmpfs", h, "--remount-ro", h] }
         a += ["--bind", w.scratch, "/tmp", "--tmpfs", "/pfs"]
         for m in w.mounts {
             a += ["--dir", m.target, m.readOnly ? "--ro-bind" : "--bind", m.source, m.target]
         }
-        a += ["--remount-ro", "/pfs", "--remount-ro", "/"]
+        a += ["--remount-ro", "/run", "--remount-ro", "/pfs", "--remount-ro", "/"]
         a += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         if !w.network { a += ["--unshare-net"] }
         a += ["--chdir", w.workingDir ?? "/pfs/out", "--clearenv"]
         for (k, v) in w.env.sorted(by: { $0.key < $1.key }) { a += ["--setenv", k, v] }
+        // `run` passes these through a private file, not the command line (see `run`).
+        for (k, v) in w.secretEnv.sorted(by: { $0.key < $1.key }) { a += ["--setenv", k, v] }
         a += ["--"] + w.cmd
         return a
+    }
+
+    /// Binds `names` (entries of the host directory `dir`) read-only at the same paths; a directory on the way to
+    /// a `missing` mount point is made in the sandbox's root instead and filled with its children.
+    static func bindHost(_ dir: String, _ names: [String], missing: [String], _ a: inout [String]) {
+        let fm = FileManager.default
+        for name in names.sorted() {
+            let path = dir == "/" ? "/" + name : dir + "/" + name
+            if let target = try? fm.destinationOfSymbolicLink(atPath: path) {
+                a += ["--symlink", target, path]
+                continue
+            }
+            var isDir: ObjCBool = false
+            if missing.contains(where: { $0.hasPrefix(path + "/") }), fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+                a += ["--dir", path]
+                bindHost(path, (try? fm.contentsOfDirectory(atPath: path)) ?? [], missing: missing, &a)
+            } else {
+                a += ["--ro-bind", path, path]
+            }
+        }
     }
 
     public func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult {
@@ -72,8 +100,24 @@ public struct BubblewrapRunner: Runner {
         // An alias removed since the pipeline was created: a clear datum failure, not a run on the wrong image.
         try checkImage(w.image)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: bwrap)
-        p.arguments = arguments(w)
+        var argsFile: String?
+        defer { if let argsFile { unlink(argsFile) } }
+        if w.secretEnv.isEmpty {
+            p.executableURL = URL(fileURLWithPath: bwrap)
+            p.arguments = arguments(w)
+        } else {
+            // Secret values must not show in `ps` (/proc/PID/cmdline is world-readable): bwrap reads its
+            // arguments from a file only the daemon's user can read (next to the datum's scratch directory, in the
+            // data directory), opened as fd 3 by a shell that then becomes bwrap.
+            // The command itself stays on the command line (bwrap takes only options from --args).
+            let all = arguments(w)
+            let split = all.count - w.cmd.count - 1  // the options, then "--" and the command
+            let file = w.scratch + ".args"
+            try Self.writePrivate(Array(all[..<split]), to: file)
+            argsFile = file
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "f=$1; shift; exec \"$0\" --args 3 -- \"$@\" 3<\"$f\"", bwrap, file] + w.cmd
+        }
         p.standardOutput = log
         p.standardError = log
         let input = Pipe()
@@ -103,6 +147,20 @@ public struct BubblewrapRunner: Runner {
         timer?.cancel()
         let code: Int32 = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
         return WorkerResult(exitCode: code, timedOut: timedOut.value, seconds: Date().timeIntervalSince(started))
+    }
+}
+
+extension BubblewrapRunner {
+    /// NUL-separated arguments (bwrap's `--args` format) in a new 0600 file.
+    static func writePrivate(_ args: [String], to path: String) throws {
+        var data = Data()
+        for arg in args { data.append(contentsOf: Array(arg.utf8)); data.append(0) }
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PFSError.syscall("open", path: path, errno: errno) }
+        defer { close(fd) }
+        let n = data.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        guard n == data.count else { throw PFSError.syscall("write", path: path, errno: errno) }
     }
 }
 

@@ -26,6 +26,14 @@ public struct WorkerInvocation: Sendable {
     /// A writable scratch directory on the host, shown as /tmp.
     public var scratch: String
     public var network: Bool
+    /// Device nodes to pass in (GPUs: `GPUAllocation.devices`): host node → path in the worker, read-write.
+    public var devices: [Mount] = []
+    /// Host files the worker needs at the same path (the GPU driver's libraries and tools), read-only. Runners
+    /// over the host's root already see them; runners with an image's root bind them in.
+    public var driverFiles: [String] = []
+    /// Environment variables from secrets (`transform.secrets[].env_var`): set like `env`, but never written to a
+    /// command line, a log or a file other users can read.
+    public var secretEnv: [String: String] = [:]
 
     public init(image: String?, cmd: [String], stdin: [String], env: [String: String], mounts: [Mount],
                 workingDir: String?, user: String?, timeout: Double?, hidden: [String], scratch: String,

@@ -29,9 +29,9 @@ public struct PipelineManager: Sendable {
             spec.sourceText = specText
             spec.sourceFormat = format
             try runner.validate(image: spec.transform.image)
-            if spec.resourceLimits?.gpu != nil || spec.resourceRequests?.gpu != nil {
-                throw PFSError.precondition("pipeline \"\(spec.name)\" asks for a GPU, and the host sandbox runner cannot give one; GPU pipelines need the container runner on a machine with a GPU")
-            }
+            // GPUs are looked for when a job starts (GPUProbe): a spec written for a GPU machine is accepted
+            // anywhere, and its jobs fail at once, with the reason, where there is none.
+            try validateSecrets(spec)
             let existing = try store.pipelineRow(spec.name)
             let isUpdate = update && existing != nil
             let now = Date()

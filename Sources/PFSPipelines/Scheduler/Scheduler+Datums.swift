@@ -9,7 +9,7 @@ extension Scheduler {
 
     /// Runs datums, at most `spec.parallelism` at a time.
     func runDatums(_ datums: [Datum], p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
-                   previousInputs: [CommitRefInfo], log: (String) -> Void) -> [String: DatumResult] {
+                   previousInputs: [CommitRefInfo], log: (String) -> Void, gpus: GPUAllocation? = nil) -> [String: DatumResult] {
         let results = ResultBox()
         let group = DispatchGroup()
         let slots = DispatchSemaphore(value: max(1, spec.parallelism))
@@ -18,7 +18,7 @@ extension Scheduler {
             group.enter()
             Thread.detachNewThread { [self] in
                 defer { slots.signal(); group.leave() }
-                let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs)
+                let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs, gpus: gpus)
                 // Recorded as soon as it is done, so a job resumed after a crash does not run it again.
                 do {
                     if r.info.state != .failed { try store.setDatumOutputs(pipeline: p.name, datum: d.id, r.outputs) }
@@ -46,7 +46,7 @@ extension Scheduler {
 
     /// One datum: views of its inputs, a fresh /pfs/out, the command with retries, then its outputs stored.
     func runDatum(_ d: Datum, p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
-                  previousInputs: [CommitRefInfo]) -> DatumResult {
+                  previousInputs: [CommitRefInfo], gpus: GPUAllocation? = nil) -> DatumResult {
         let started = Date()
         var info = DatumInfo(id: d.id, job: commit.id, state: .failed, attempts: 0, seconds: 0, inputs: d.inputs)
         // Unique across pipelines too: the pipelines of one commit set run side by side, on the same datum ids
@@ -98,6 +98,10 @@ extension Scheduler {
                 WorkerInvocation.Mount(source: "\(viewsPath)/\(token)/\($0)", target: "/pfs/\($0)", readOnly: true)
             }
             mounts.append(WorkerInvocation.Mount(source: out.path, target: "/pfs/out", readOnly: false))
+            // Secrets: files under mount_path (read-only), env_var values kept apart from the logged environment.
+            let secrets = try secretsForDatum(spec, token: token)
+            defer { secrets.remove() }
+            mounts += secrets.mounts
 
             var env = spec.transform.env
             env["PATH"] = env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -132,11 +136,12 @@ extension Scheduler {
                 try? FileManager.default.removeItem(at: scratch)
                 try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
                 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-                let w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.cmd, stdin: spec.transform.stdin,
+                var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.cmd, stdin: spec.transform.stdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
                                          user: spec.transform.user, timeout: spec.datumTimeout,
                                          hidden: hidden,
                                          scratch: scratch.path)
+                secrets.apply(to: &w, gpus: gpus)
                 note("attempt \(attempt) of \(tries)")
                 let r = try runner.run(w, log: log ?? FileHandle.nullDevice)
                 let accepted = r.exitCode == 0 || spec.transform.acceptReturnCode.contains(r.exitCode)
@@ -152,10 +157,11 @@ extension Scheduler {
             }
             info.reason = lastReason
             if !spec.transform.errCmd.isEmpty {
-                let w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.errCmd, stdin: spec.transform.errStdin,
+                var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.errCmd, stdin: spec.transform.errStdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
                                          user: spec.transform.user, timeout: spec.datumTimeout, hidden: hidden,
                                          scratch: scratch.path)
+                secrets.apply(to: &w, gpus: gpus)
                 note("running err_cmd")
                 if let r = try? runner.run(w, log: log ?? FileHandle.nullDevice), r.exitCode == 0 {
                     info.state = .recovered

@@ -21,6 +21,8 @@ public final class Scheduler: Service, @unchecked Sendable {
     private var stopping = false
     private let queue = DispatchQueue(label: "pfs.scheduler")
     private var kickPending = false
+    /// Where jobs that ask for GPUs find them (`resource_limits.gpu`); see `GPUProbe`.
+    public var gpuProbe = GPUProbe()
 
     public init(store: Store, views: any DatumViewRegistry, viewsPath: String, runner: any Runner, logger: Logger) throws {
         self.store = store
@@ -120,6 +122,13 @@ public final class Scheduler: Service, @unchecked Sendable {
         log("job \(commit.id) of pipeline \(p.name) (version \(p.version)) started; inputs: \(commit.provenance.map { "\($0.repo)@\($0.id)" }.joined(separator: ", "))")
         do {
             let t0 = Date()
+            // A job that needs GPUs the host lacks fails here, before any datum runs (retrying cannot help).
+            var gpus: GPUAllocation?
+            if let gpu = GPUProbe.request(spec) {
+                let g = try gpuProbe.allocate(gpu, pipeline: p.name)
+                log("GPUs: \(g.devices.map(\.source).joined(separator: ", ")) (\(g.driverFiles.count) driver file(s))")
+                gpus = g
+            }
             var viewsByName: [String: CommitView] = [:]
             for input in spec.input.pfsInputs {
                 guard let prov = commit.provenance.first(where: { $0.repo == input.repo && $0.branch == input.branch }) else {
@@ -173,7 +182,7 @@ public final class Scheduler: Service, @unchecked Sendable {
                 info.skipped += 1
             }
             if !resumedDatums.isEmpty { log("resuming: \(resumedDatums.count) datum(s) finished before the restart are kept") }
-            var results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs, log: log)
+            var results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs, log: log, gpus: gpus)
             for d in resumedDatums {
                 let row = done[d.id]!
                 let di = try PFSJSON.decoder().decode(DatumInfo.self, from: Data(row.info.utf8))
