@@ -17,10 +17,14 @@ executed=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
 failures=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
 rm -f "$log"
 if [ -n "$summary" ]; then echo "tests: $((executed - failures)) passed, $failures failed"; fi
+# Every examples/*/check (scripts/examples.sh), with its own closing line "examples: N passed, N failed".
+./scripts/examples.sh
+examples_status=$?
 # A FUSE mount left behind by a test is a failure even when the tests passed.
 if grep -E ' fuse\.pfs ' /proc/mounts | grep -q 'pfs-e2e-'; then
   echo "a test left a pfs FUSE mount behind:" >&2
   grep 'pfs-e2e-' /proc/mounts >&2
   exit 1
 fi
-exit "$status"
+[ "$status" -ne 0 ] && exit "$status"
+exit "$examples_status"

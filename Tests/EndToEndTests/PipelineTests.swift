@@ -351,6 +351,30 @@ final class PipelineTests: CLITestCase {
         XCTAssertEqual(try glob("joined@master:/*"), ["/key1", "/key2", "/key3"])
     }
 
+    /// The workshop order: a cross created while one input repo has no commit yet (no branch until the first
+    /// put). The job of the other input's commit set runs on an empty cross (no datums) instead of waiting for a
+    /// commit that does not exist, and the first commit of the empty input then runs its datums.
+    func testCrossWithAnInputThatHasNoCommitYet() throws {
+        try quiet(["create", "repo", "model"])
+        try quiet(["create", "repo", "attributes"])
+        try quiet(["put", "file", "model@master:/m"], stdin: Data("2\n".utf8))
+        try local("predict.json", """
+            {"pipeline": {"name": "predict"},
+             "transform": {"cmd": ["sh", "-c", "cat $attributes /pfs/model/m > /pfs/out/$(basename $attributes)"]},
+             "input": {"cross": [{"pfs": {"repo": "attributes", "glob": "/*"}}, {"pfs": {"repo": "model", "glob": "/"}}]}}
+            """)
+        try quiet(["create", "pipeline", "-f", "predict.json"])
+        let first = try commitID("model")
+        try wait("model@\(first)")
+        XCTAssertEqual(counts(try job("predict", first)), [0, 0, 0, 0])
+        XCTAssertEqual(try object(["inspect", "commit", "predict@\(first)"])["state"] as? String, "finished")
+        try quiet(["put", "file", "attributes@master:/a"], stdin: Data("1\n".utf8))
+        let second = try commitID("attributes")
+        try wait("attributes@\(second)")
+        XCTAssertEqual(counts(try job("predict", second)), [1, 0, 0, 1])
+        XCTAssertEqual(try content("predict@master:/a"), "1\n2\n")
+    }
+
     // MARK: the worker contract
 
     /// datum_tries with a failing command: the job fails, the datum is failed after every attempt, and the

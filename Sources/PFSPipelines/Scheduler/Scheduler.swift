@@ -90,9 +90,10 @@ public final class Scheduler: Service, @unchecked Sendable {
         }
     }
 
-    /// Inputs finished and the parent output finished.
+    /// Inputs finished and the parent output finished. An input branch with no commit yet (empty id: a repo
+    /// made with `create repo` and nothing put) is empty, not pending: runJob reads it as an empty tree.
     private func ready(_ c: CommitRow) throws -> Bool {
-        for p in c.provenance {
+        for p in c.provenance where !p.id.isEmpty {
             guard let row = try? store.resolveCommit(repo: p.repo, ref: p.id), row.state == .finished else { return false }
         }
         if let parent = c.parent, let pr = try? store.resolveCommit(repo: c.repo, ref: parent), pr.state == .open {
