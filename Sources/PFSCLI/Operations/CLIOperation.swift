@@ -47,6 +47,9 @@ public enum CLIOperation: Sendable, Equatable {
     case listImages
     case aliasImage(name: String, target: String)
     case unaliasImage(String)
+    case importImage(name: String, path: String)
+    case inspectImage(String)
+    case deleteImage(String)
 }
 
 /// `create pipeline` / `update pipeline`: spec files (paths, URLs, `-` for stdin), read when the command runs.

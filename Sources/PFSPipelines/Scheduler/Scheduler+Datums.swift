@@ -100,6 +100,7 @@ extension Scheduler {
             mounts.append(WorkerInvocation.Mount(source: out.path, target: "/pfs/out", readOnly: false))
 
             var env = spec.transform.env
+            let defaulted = Set(["PATH", "HOME", "LANG"].filter { env[$0] == nil })
             env["PATH"] = env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
             env["HOME"] = env["HOME"] ?? "/tmp"
             env["LANG"] = env["LANG"] ?? "C.UTF-8"
@@ -132,11 +133,14 @@ extension Scheduler {
                 try? FileManager.default.removeItem(at: scratch)
                 try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
                 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-                let w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.cmd, stdin: spec.transform.stdin,
+                var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.cmd, stdin: spec.transform.stdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
                                          user: spec.transform.user, timeout: spec.datumTimeout,
                                          hidden: hidden,
                                          scratch: scratch.path)
+                w.memoryLimit = spec.resourceLimits?.memory
+                w.cpuLimit = spec.resourceLimits?.cpu
+                w.defaultedEnv = defaulted
                 note("attempt \(attempt) of \(tries)")
                 let r = try runner.run(w, log: log ?? FileHandle.nullDevice)
                 let accepted = r.exitCode == 0 || spec.transform.acceptReturnCode.contains(r.exitCode)
@@ -147,15 +151,20 @@ extension Scheduler {
                     note("success in \(String(format: "%.3f", r.seconds)) s, \(outputs.count) output file(s)")
                     return DatumResult(info: info, outputs: outputs)
                 }
-                lastReason = r.timedOut ? "timed out after \(spec.datumTimeout ?? 0) s" : "exit code \(r.exitCode)"
+                lastReason = r.timedOut ? "timed out after \(spec.datumTimeout ?? 0) s"
+                    : r.oomKilled ? "out of memory: killed at its memory limit of \(spec.resourceLimits?.memory ?? 0) bytes (resource_limits.memory; exit code \(r.exitCode))"
+                    : "exit code \(r.exitCode)"
                 note("failed: \(lastReason)")
             }
             info.reason = lastReason
             if !spec.transform.errCmd.isEmpty {
-                let w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.errCmd, stdin: spec.transform.errStdin,
+                var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.errCmd, stdin: spec.transform.errStdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
                                          user: spec.transform.user, timeout: spec.datumTimeout, hidden: hidden,
                                          scratch: scratch.path)
+                w.memoryLimit = spec.resourceLimits?.memory
+                w.cpuLimit = spec.resourceLimits?.cpu
+                w.defaultedEnv = defaulted
                 note("running err_cmd")
                 if let r = try? runner.run(w, log: log ?? FileHandle.nullDevice), r.exitCode == 0 {
                     info.state = .recovered
