@@ -92,6 +92,23 @@ extension APIServer {
             let b = try await decode(Body.self, req, ctx)
             return json(try await blocking { try m.aliasImage(b.name, to: b.target) }, status: .created)
         }
+        api.post("images/import") { req, ctx in
+            struct Body: Decodable { var name: String; var path: String }
+            let m = try requirePipelines()
+            let b = try await decode(Body.self, req, ctx)
+            return json(try await blocking { try m.importImage(b.name, path: b.path) }, status: .created)
+        }
+        api.get("images/inspect") { req, _ in
+            let m = try requirePipelines()
+            let name = try requireQuery(req, "name")
+            return json(try await blocking { try m.inspectImage(name) })
+        }
+        api.delete("images") { req, _ in
+            let m = try requirePipelines()
+            let name = try requireQuery(req, "name")
+            try await blocking { try m.deleteImage(name) }
+            return Response(status: .noContent)
+        }
         api.delete("images/aliases") { req, _ in
             let m = try requirePipelines()
             let name = try requireQuery(req, "name")

@@ -50,6 +50,9 @@ struct PFSMountCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-pipelines"), help: "Do not run pipelines (no scheduler, no worker views).")
     var noPipelines = false
 
+    @Option(help: "The container runner for imported images: oci (crun, the default) or none.")
+    var runner: String = "oci"
+
     @Flag(help: "Print a line 'ready' on stdout once the API is being served (for scripts and tests).")
     var announce = false
 
@@ -88,9 +91,17 @@ struct PFSMountCommand: AsyncParsableCommand {
             let daemon = try Daemon(config: config, logger: logger)
             let announce = self.announce
             // "ready" once the API serves and, when mounting, the filesystem is mounted.
-            let images = try ImageRegistry(file: config.dataDir.appendingPathComponent("images.json"))
-            let runner = BubblewrapRunner(images: images)
-            let pipelinesOn = !noPipelines && (try? runner.validate(image: nil)) != nil
+            let store = try ImageStore(root: config.dataDir.appendingPathComponent("images"))
+            let images = try ImageRegistry(file: config.dataDir.appendingPathComponent("images.json"), store: store)
+            let host = BubblewrapRunner(images: images)
+            let engine: (any Runner)?
+            switch self.runner {
+            case "oci", "crun": engine = OCIRunner(images: images)
+            case "none": engine = nil
+            default: throw ValidationError("unknown --runner \(self.runner); use oci (crun) or none")
+            }
+            let runner = DispatchRunner(host: host, engine: engine, images: images)
+            let pipelinesOn = !noPipelines && (try? host.validate(image: nil)) != nil
                 && access("/dev/fuse", R_OK | W_OK) == 0
             if !noPipelines && !pipelinesOn {
                 logger.warning("pipelines are off: they need bubblewrap (apt-get install bubblewrap) and /dev/fuse")

@@ -591,7 +591,7 @@ final class SpecParserTests: XCTestCase {
         expectError(json(pipeline: "{}"), path: "pipeline.name", "required")
         expectError(json(pipeline: #""edges""#), path: "pipeline", "expected an object like {\"name\": \"edges\"}, got a string")
         expectError(#"{"pipeline": {"name": "p"}, "input": {"pfs": {"repo": "d", "glob": "/"}}}"#, path: "transform", "required")
-        expectError(json(transform: #"{"image": "ubuntu"}"#), path: "transform.cmd", "required", "[\"sh\"]")
+        expectError(json(transform: #"{"image": "host"}"#), path: "transform.cmd", "required", "[\"sh\"]")
         expectError(json(input: nil), path: "input", "required", "\"glob\": \"/*\"")
     }
 

@@ -49,4 +49,12 @@ extension APIClient {
     }
 
     public func unaliasImage(_ name: String) async throws { try await noContent(.unaliasImage(name)) }
+
+    public func importImage(name: String, path: String) async throws -> ImportedImage {
+        try await json(.importImage(name: name, path: path))
+    }
+
+    public func inspectImage(_ name: String) async throws -> ImportedImage { try await json(.inspectImage(name)) }
+
+    public func deleteImage(_ name: String) async throws { try await noContent(.deleteImage(name)) }
 }

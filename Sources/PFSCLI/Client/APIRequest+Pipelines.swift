@@ -57,6 +57,20 @@ extension APIRequest {
         APIRequest(.post, "/v1/images/aliases", body: json(AliasImageBody(name: name, target: target)))
     }
 
+    struct ImportImageBody: Encodable { var name: String; var path: String }
+
+    public static func importImage(name: String, path: String) -> APIRequest {
+        APIRequest(.post, "/v1/images/import", body: json(ImportImageBody(name: name, path: path)))
+    }
+
+    public static func inspectImage(_ name: String) -> APIRequest {
+        APIRequest(.get, "/v1/images/inspect", query: [QueryItem("name", name)])
+    }
+
+    public static func deleteImage(_ name: String) -> APIRequest {
+        APIRequest(.delete, "/v1/images", query: [QueryItem("name", name)])
+    }
+
     public static func unaliasImage(_ name: String) -> APIRequest {
         APIRequest(.delete, "/v1/images/aliases", query: [QueryItem("name", name)])
     }

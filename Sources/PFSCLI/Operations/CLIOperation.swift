@@ -52,6 +52,9 @@ public enum CLIOperation: Sendable, Equatable {
     case listSecrets
     case inspectSecret(String)
     case deleteSecret(String)
+    case importImage(name: String, path: String)
+    case inspectImage(String)
+    case deleteImage(String)
 }
 
 /// `create secret`: a Kubernetes Secret file (read when the command runs) or KEY=VALUE literals.

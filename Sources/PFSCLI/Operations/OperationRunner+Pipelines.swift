@@ -72,6 +72,16 @@ extension OperationRunner {
         case .unaliasImage(let name):
             try await client.unaliasImage(name)
 
+        case let .importImage(name, path):
+            let image = try await client.importImage(name: name, path: path)
+            try emit(image) { "imported \($0.name) (\($0.format), \($0.layers.count) layer\($0.layers.count == 1 ? "" : "s"), id \($0.id.prefix(12)))\n" }
+
+        case .inspectImage(let name):
+            try printJSON(try await client.inspectImage(name))
+
+        case .deleteImage(let name):
+            try await client.deleteImage(name)
+
         default:
             return false
         }
@@ -126,6 +136,7 @@ extension OperationRunner {
             created += try await client.createPipelines(spec: f.text, filename: f.name, update: request.update,
                                                         reprocess: request.reprocess)
         }
+        for p in created { for w in p.warnings ?? [] { Console.err("pfs: pipeline \(p.name): warning: \(w)\n") } }
         try emitJSONOnly(created)
     }
 

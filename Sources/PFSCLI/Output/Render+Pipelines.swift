@@ -132,7 +132,7 @@ extension Render {
     public static func images(_ images: [ImageInfo], now: Date) -> String {
         var t = Table(header: ["NAME", "KIND", "RUNS AS", "CREATED"])
         for i in images {
-            t.append([i.name, i.kind.rawValue, i.target ?? i.name, i.created.map { Humanize.ago($0, now: now) } ?? "-"])
+            t.append([i.name, i.kind.rawValue, i.target ?? i.id.map { "sha256:" + $0.prefix(12) } ?? i.name, i.created.map { Humanize.ago($0, now: now) } ?? "-"])
         }
         return t.render()
     }

@@ -4,14 +4,23 @@ import Synchronization
 
 /// One image a pipeline's `transform.image` can name: a built-in one (`host`) or an alias of one.
 public struct ImageInfo: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case builtin, alias }
+    public enum Kind: String, Codable, Sendable { case builtin, alias, imported }
     public var name: String
     public var kind: Kind
     /// What an alias stands for (an image of kind `builtin`); nil for built-in images.
     public var target: String?
     public var created: Date?
+    /// Imported images: the image id (config sha256), the format it came in, and the bytes of its layers.
+    public var id: String?
+    public var format: String?
+    public var size: Int64?
     public init(name: String, kind: Kind, target: String? = nil, created: Date? = nil) {
         self.name = name; self.kind = kind; self.target = target; self.created = created
+    }
+
+    init(_ image: ImportedImage) {
+        self.init(name: image.name, kind: .imported, created: image.created)
+        id = image.id; format = image.format; size = image.size
     }
 }
 
@@ -26,10 +35,13 @@ public final class ImageRegistry: Sendable {
     private struct Alias: Codable { var target: String; var created: Date }
     private struct Stored: Codable { var aliases: [String: Alias] }
     private let aliases: Mutex<[String: Alias]>
+    /// Images imported with `pfs image import` (nil: this daemon has no image store).
+    public let store: ImageStore?
 
     /// Loads `file` if it exists.
-    public init(file: URL) throws {
+    public init(file: URL, store: ImageStore? = nil) throws {
         self.file = file
+        self.store = store
         var loaded: [String: Alias] = [:]
         if let data = try? Data(contentsOf: file) {
             do {
@@ -49,12 +61,19 @@ public final class ImageRegistry: Sendable {
         return aliases.withLock { $0[name]?.target }
     }
 
+    /// The imported image `image` names, itself or through an alias; nil for host images and unknown names.
+    public func imported(_ image: String?) -> ImportedImage? {
+        guard let store, let name = image, !name.isEmpty, !Self.builtin.contains(name) else { return nil }
+        if let target = aliases.withLock({ $0[name]?.target }) { return Self.builtin.contains(target) ? nil : store.lookup(target) }
+        return store.lookup(name)
+    }
+
     public func list() -> [ImageInfo] {
         let builtins = Self.builtin.sorted().map { ImageInfo(name: $0, kind: .builtin) }
         let mapped = aliases.withLock { $0 }.sorted { $0.key < $1.key }.map {
             ImageInfo(name: $0.key, kind: .alias, target: $0.value.target, created: $0.value.created)
         }
-        return builtins + mapped
+        return builtins + mapped + (store?.list() ?? []).map(ImageInfo.init)
     }
 
     /// Makes `name` stand for `target` (replacing an alias of that name).
@@ -64,20 +83,20 @@ public final class ImageRegistry: Sendable {
         guard !Self.builtin.contains(name) else {
             throw PFSError.invalid("\"\(name)\" is a built-in image and cannot be an alias; choose another name")
         }
-        guard Self.builtin.contains(target) else {
+        guard Self.builtin.contains(target) || store?.lookup(target) != nil else {
             if aliases.withLock({ $0[target] != nil }) {
                 throw PFSError.invalid("\"\(Names.printable(target))\" is itself an alias; alias \"\(name)\" to what it stands for (\(resolve(target) ?? "host"))")
             }
-            throw PFSError.invalid("image \"\(Names.printable(target))\" does not exist; an alias can stand for: \(Self.builtin.sorted().joined(separator: ", "))")
+            throw PFSError.invalid("image \"\(Names.printable(target))\" does not exist; an alias can stand for \(Self.builtin.sorted().joined(separator: ", ")) or an image imported with `pfs image import`")
         }
-        let entry = Alias(target: target, created: Date())
+        let entry = Alias(target: Self.builtin.contains(target) ? target : ImageStore.reference(target), created: Date())
         try aliases.withLock { map in
             var next = map
             next[name] = entry
             try save(next)
             map = next
         }
-        return ImageInfo(name: name, kind: .alias, target: target, created: entry.created)
+        return ImageInfo(name: name, kind: .alias, target: entry.target, created: entry.created)
     }
 
     /// Removes an alias.

@@ -34,6 +34,11 @@ public struct WorkerInvocation: Sendable {
     /// Environment variables from secrets (`transform.secrets[].env_var`): set like `env`, but never written to a
     /// command line, a log or a file other users can read.
     public var secretEnv: [String: String] = [:]
+    /// `resource_limits.memory` (bytes) and `.cpu` (CPUs), enforced with cgroups where the host allows.
+    public var memoryLimit: Int64? = nil
+    public var cpuLimit: Double? = nil
+    /// Environment keys the scheduler filled with a default (PATH, HOME, LANG): an image's own value wins.
+    public var defaultedEnv: Set<String> = []
 
     public init(image: String?, cmd: [String], stdin: [String], env: [String: String], mounts: [Mount],
                 workingDir: String?, user: String?, timeout: Double?, hidden: [String], scratch: String,
@@ -48,6 +53,8 @@ public struct WorkerResult: Sendable, Equatable {
     public var exitCode: Int32
     public var timedOut: Bool
     public var seconds: Double
+    /// Killed by the kernel for exceeding `resource_limits.memory`.
+    public var oomKilled: Bool = false
     public init(exitCode: Int32, timedOut: Bool, seconds: Double) {
         self.exitCode = exitCode; self.timedOut = timedOut; self.seconds = seconds
     }
@@ -60,4 +67,15 @@ public protocol Runner: Sendable {
     /// Runs the command to completion (or timeout), writing its stdout and stderr to `log`. Blocks the calling
     /// thread (the scheduler runs datums on threads of its own).
     func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult
+    /// Checked when a pipeline is created: what of `limits` this runner cannot enforce for `image` (one line each).
+    func unenforceable(_ limits: Resources?, image: String?) -> [String]
+}
+
+extension Runner {
+    public func unenforceable(_ limits: Resources?, image: String?) -> [String] {
+        var out: [String] = []
+        if limits?.memory != nil { out.append("resource_limits.memory is not enforced by this runner") }
+        if limits?.cpu != nil { out.append("resource_limits.cpu is not enforced by this runner") }
+        return out
+    }
 }

@@ -57,4 +57,6 @@ public struct PipelineInfo: Codable, Sendable, Equatable {
     public var updated: Date
     public var spec: PipelineSpec
     public var lastJob: JobInfo?
+    /// Set by create/update: limits of the spec the runner cannot enforce on this host.
+    public var warnings: [String]? = nil
 }

@@ -24,11 +24,14 @@ public struct PipelineManager: Sendable {
         do { specs = try SpecParser.parse(specText, filename: filename) } catch let e as SpecError { throw e.pfsError }
         guard !specs.isEmpty else { throw PFSError.invalid("the spec file holds no pipeline") }
         var out: [PipelineInfo] = []
+        var warnings: [String: [String]] = [:]
         let format = specText.drop { $0.isWhitespace }.first == "{" ? "json" : "yaml"
         for var spec in specs {
             spec.sourceText = specText
             spec.sourceFormat = format
             try runner.validate(image: spec.transform.image)
+            let unenforced = runner.unenforceable(spec.resourceLimits, image: spec.transform.image)
+            if !unenforced.isEmpty { warnings[spec.name] = unenforced }
             // GPUs are looked for when a job starts (GPUProbe): a spec written for a GPU machine is accepted
             // anywhere, and its jobs fail at once, with the reason, where there is none.
             try validateSecrets(spec)
@@ -45,7 +48,9 @@ public struct PipelineManager: Sendable {
             if !isUpdate || reprocess {
                 try store.triggerBranch(repo: spec.name, branch: spec.outputBranch)
             }
-            out.append(try inspect(spec.name))
+            var info = try inspect(spec.name)
+            info.warnings = warnings[spec.name]
+            out.append(info)
         }
         return out
     }

@@ -104,6 +104,7 @@ extension Scheduler {
             mounts += secrets.mounts
 
             var env = spec.transform.env
+            let defaulted = Set(["PATH", "HOME", "LANG"].filter { env[$0] == nil })
             env["PATH"] = env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
             env["HOME"] = env["HOME"] ?? "/tmp"
             env["LANG"] = env["LANG"] ?? "C.UTF-8"
@@ -142,6 +143,9 @@ extension Scheduler {
                                          hidden: hidden,
                                          scratch: scratch.path)
                 secrets.apply(to: &w, gpus: gpus)
+                w.memoryLimit = spec.resourceLimits?.memory
+                w.cpuLimit = spec.resourceLimits?.cpu
+                w.defaultedEnv = defaulted
                 note("attempt \(attempt) of \(tries)")
                 let r = try runner.run(w, log: log ?? FileHandle.nullDevice)
                 let accepted = r.exitCode == 0 || spec.transform.acceptReturnCode.contains(r.exitCode)
@@ -152,7 +156,9 @@ extension Scheduler {
                     note("success in \(String(format: "%.3f", r.seconds)) s, \(outputs.count) output file(s)")
                     return DatumResult(info: info, outputs: outputs)
                 }
-                lastReason = r.timedOut ? "timed out after \(spec.datumTimeout ?? 0) s" : "exit code \(r.exitCode)"
+                lastReason = r.timedOut ? "timed out after \(spec.datumTimeout ?? 0) s"
+                    : r.oomKilled ? "out of memory: killed at its memory limit of \(spec.resourceLimits?.memory ?? 0) bytes (resource_limits.memory; exit code \(r.exitCode))"
+                    : "exit code \(r.exitCode)"
                 note("failed: \(lastReason)")
             }
             info.reason = lastReason
@@ -162,6 +168,9 @@ extension Scheduler {
                                          user: spec.transform.user, timeout: spec.datumTimeout, hidden: hidden,
                                          scratch: scratch.path)
                 secrets.apply(to: &w, gpus: gpus)
+                w.memoryLimit = spec.resourceLimits?.memory
+                w.cpuLimit = spec.resourceLimits?.cpu
+                w.defaultedEnv = defaulted
                 note("running err_cmd")
                 if let r = try? runner.run(w, log: log ?? FileHandle.nullDevice), r.exitCode == 0 {
                     info.state = .recovered

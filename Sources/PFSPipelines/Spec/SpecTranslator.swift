@@ -171,12 +171,17 @@ final class SpecTranslator {
         if let image = try t.string("image"), !image.isEmpty { transform.image = image }
 
         let cmdHelp = "the command to run, e.g. [\"python3\", \"/edges.py\"] (for a shell script use [\"sh\"] and put the lines in \"stdin\")"
-        guard let cmd = try t.stringList("cmd") else { throw t.missing("cmd", "required: \(cmdHelp)") }
-        guard let first = cmd.first else { throw t.error("cmd", "must not be empty: \(cmdHelp)") }
-        guard !first.isEmpty else {
-            throw context.error(SpecContext.index(t.path(of: "cmd"), 0), t.field("cmd")?.value, "the program name must not be empty")
+        // An imported image may supply the command (its Entrypoint and Cmd, as Docker runs it); host images cannot.
+        let imageCommand = transform.image.map { $0 != "host" } ?? false
+        if let cmd = try t.stringList("cmd") {
+            guard let first = cmd.first else { throw t.error("cmd", "must not be empty: \(cmdHelp)") }
+            guard !first.isEmpty else {
+                throw context.error(SpecContext.index(t.path(of: "cmd"), 0), t.field("cmd")?.value, "the program name must not be empty")
+            }
+            transform.cmd = cmd
+        } else if !imageCommand {
+            throw t.missing("cmd", "required without an image that has an Entrypoint or Cmd: \(cmdHelp)")
         }
-        transform.cmd = cmd
         transform.stdin = try t.stringList("stdin") ?? []
         transform.errCmd = try t.stringList("err_cmd") ?? []
         transform.errStdin = try t.stringList("err_stdin") ?? []

@@ -1,0 +1,117 @@
+import Foundation
+import PFSCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The OCI runtime config (`config.json`) of one datum, Docker's defaults where the spec and image say nothing.
+enum OCIBundle {
+    /// Docker's default capability set.
+    static let capabilities = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+                               "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+                               "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]
+
+    /// The command: the spec's `cmd` when it has one (it replaces the image's Entrypoint and Cmd, as a pod's
+    /// `command` does), else the image's Entrypoint followed by its Cmd.
+    static func command(_ w: WorkerInvocation, _ image: ImportedImage) throws -> [String] {
+        if !w.cmd.isEmpty { return w.cmd }
+        let c = (image.config.entrypoint ?? []) + (image.config.cmd ?? [])
+        guard !c.isEmpty else {
+            throw PFSError.invalid("transform.cmd is empty and image \(image.name) has no Entrypoint or Cmd; give the pipeline a cmd")
+        }
+        return c
+    }
+
+    /// The image's environment under the spec's (the scheduler's defaults for PATH/HOME/LANG yield to the image's).
+    static func environment(_ w: WorkerInvocation, _ image: ImportedImage) -> [String] {
+        var env = image.config.environment
+        for (k, v) in w.env where !(w.defaultedEnv.contains(k) && env[k] != nil) { env[k] = v }
+        return env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+
+    /// `uid[:gid]` or `name[:group]`, names looked up in the image's /etc/passwd and /etc/group.
+    static func user(_ spec: String?, rootfs: String) throws -> (uid: Int, gid: Int) {
+        guard let spec, !spec.isEmpty else { return (0, 0) }
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        func table(_ file: String) -> [[String]] {
+            ((try? String(contentsOfFile: rootfs + "/etc/" + file, encoding: .utf8)) ?? "").split(separator: "\n").map {
+                $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            }
+        }
+        var uid: Int, gid: Int
+        if let n = Int(parts[0]) {
+            uid = n
+            gid = table("passwd").first { $0.count > 3 && $0[2] == parts[0] }.flatMap { Int($0[3]) } ?? n
+        } else {
+            guard let row = table("passwd").first(where: { $0.count > 3 && $0[0] == parts[0] }), let u = Int(row[2]), let g = Int(row[3]) else {
+                throw PFSError.invalid("user \"\(Names.printable(parts[0]))\" is not in the image's /etc/passwd; give a numeric uid (transform.user: \"1000\" or \"1000:1000\")")
+            }
+            uid = u; gid = g
+        }
+        if parts.count == 2 {
+            if let g = Int(parts[1]) { gid = g } else {
+                guard let row = table("group").first(where: { $0.count > 2 && $0[0] == parts[1] }), let g = Int(row[2]) else {
+                    throw PFSError.invalid("group \"\(Names.printable(parts[1]))\" is not in the image's /etc/group; give a numeric gid")
+                }
+                gid = g
+            }
+        }
+        return (uid, gid)
+    }
+
+    /// The daemon's own limit (a container cannot be given more than its runtime has).
+    static func limit(_ name: String, _ resource: Int32) -> [String: Any] {
+        var r = Glibc.rlimit()
+        getrlimit(__rlimit_resource_t(resource), &r)
+        let clamp = { (v: rlim_t) -> UInt64 in v == rlim_t.max ? UInt64(Int64.max) : UInt64(v) }
+        return ["type": name, "hard": clamp(r.rlim_max), "soft": clamp(r.rlim_cur)]
+    }
+
+    static func config(_ w: WorkerInvocation, image: ImportedImage, rootfs: String) throws -> [String: Any] {
+        let (uid, gid) = try user(w.user ?? image.config.user, rootfs: rootfs)
+        let caps = uid == 0 ? capabilities : []
+        var mounts: [[String: Any]] = [
+            ["destination": "/proc", "type": "proc", "source": "proc"],
+            ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
+            ["destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]],
+            ["destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]],
+            ["destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]],
+            ["destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]],
+            ["destination": "/tmp", "type": "bind", "source": w.scratch, "options": ["rbind", "rw", "nosuid", "nodev"]],
+        ]
+        for m in w.mounts {
+            mounts.append(["destination": m.target, "type": "bind", "source": m.source,
+                           "options": ["rbind", m.readOnly ? "ro" : "rw", "nosuid", "nodev"]])
+        }
+        if w.network {
+            for f in ["/etc/resolv.conf", "/etc/hosts"] where FileManager.default.fileExists(atPath: f) {
+                mounts.append(["destination": f, "type": "bind", "source": f, "options": ["rbind", "ro"]])
+            }
+        }
+        var namespaces: [[String: String]] = [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
+        if !w.network { namespaces.append(["type": "network"]) }
+        return [
+            "ociVersion": "1.0.2",
+            "process": [
+                "terminal": false,
+                "user": ["uid": uid, "gid": gid],
+                "args": try command(w, image),
+                "env": environment(w, image),
+                "cwd": w.workingDir ?? image.config.workingDir ?? "/",
+                "capabilities": ["bounding": caps, "effective": caps, "permitted": caps],
+                "rlimits": [limit("RLIMIT_NOFILE", Int32(RLIMIT_NOFILE.rawValue)), limit("RLIMIT_NPROC", Int32(__RLIMIT_NPROC.rawValue))],
+                "noNewPrivileges": true,
+            ] as [String: Any],
+            "root": ["path": rootfs, "readonly": true],
+            "hostname": "pfs-worker",
+            "mounts": mounts,
+            "linux": [
+                "namespaces": namespaces,
+                "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                                "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+                "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+            ] as [String: Any],
+        ]
+    }
+}

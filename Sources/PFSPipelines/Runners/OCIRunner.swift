@@ -1,0 +1,79 @@
+import Foundation
+import PFSCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs datums of imported images with `crun`, one generated OCI bundle per datum: the image's root read-only,
+/// `/tmp` the datum's writable scratch directory, every invocation mount bound at its target (`/pfs/<input>`
+/// read-only, `/pfs/out` writable, `/pfs/prev`…), private PID/mount/IPC/UTS (and, unless the spec asks for it,
+/// network) namespaces, and the memory/cpu limits in a cgroup per datum (CgroupHost).
+public struct OCIRunner: Runner {
+    public let crun: String
+    public let images: ImageRegistry
+    public let cgroups: CgroupHost
+
+    public init(images: ImageRegistry, crun: String? = nil, cgroups: CgroupHost = .detect()) {
+        self.crun = crun ?? ["/usr/bin/crun", "/usr/local/bin/crun", "/bin/crun"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "crun"
+        self.images = images
+        self.cgroups = cgroups
+    }
+
+    public func validate(image: String?) throws {
+        _ = try resolve(image)
+        guard FileManager.default.isExecutableFile(atPath: crun) else {
+            throw PFSError.precondition("crun is not installed; install it with `apt-get install crun` (or scripts/install-deps.sh)")
+        }
+    }
+
+    public func unenforceable(_ limits: Resources?, image: String?) -> [String] { cgroups.unenforceable(limits) }
+
+    func resolve(_ image: String?) throws -> ImportedImage {
+        guard let found = images.imported(image) else {
+            let name = Names.printable(image ?? "")
+            throw PFSError.notFound("image \"\(name)\" is not imported; import it with `pfs image import \(name) PATH` (an OCI layout directory, an OCI or docker-save archive, or a rootfs tarball)")
+        }
+        return found
+    }
+
+    public func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult {
+        let image = try resolve(w.image)
+        let rootfs = images.store!.rootfs(image)
+        guard FileManager.default.fileExists(atPath: rootfs) else {
+            throw PFSError.corrupt("the root filesystem of image \(image.name) is missing (\(rootfs)); import the image again")
+        }
+        let bundle = w.scratch + ".oci"
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: bundle) }
+        let config = try OCIBundle.config(w, image: image, rootfs: rootfs)
+        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: URL(fileURLWithPath: bundle + "/config.json"))
+        let id = "pfs-" + UUID().uuidString.lowercased()
+        let group = try cgroups.makeGroup(memory: w.memoryLimit, cpu: w.cpuLimit)
+        defer { group?.remove() }
+        let args = wrapper(group: group) + [crun, "--cgroup-manager=disabled", "run", "--bundle", bundle, id]
+        let crunPath = crun
+        let prefix = wrapper(group: nil)
+        var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout) { pid in
+            group?.killAll()
+            _ = try? Tool.run(prefix + [crunPath, "--cgroup-manager=disabled", "kill", id, "KILL"], what: "stopping a timed-out datum")
+            kill(pid, SIGKILL)
+        }
+        if r.timedOut { _ = try? Tool.run(prefix + [crun, "--cgroup-manager=disabled", "delete", "-f", id], what: "removing a timed-out container") }
+        r.oomKilled = group?.oomKilled() ?? false
+        return r
+    }
+
+    /// Joins the datum's cgroups, and on a hybrid host hides the empty cgroup2 mount crun refuses to run beside
+    /// (in a mount namespace of the wrapper's own), then execs the rest.
+    func wrapper(group: CgroupGroup?) -> [String] {
+        var steps: [String] = []
+        if let group { steps.append(group.joinScript) }
+        if cgroups.layout == .hybrid { steps.append("{ umount /sys/fs/cgroup/unified 2>/dev/null || true; }") }
+        guard !steps.isEmpty else { return [] }
+        let script = steps.joined(separator: " && ") + " && exec \"$@\""
+        if cgroups.layout == .hybrid { return ["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh"] }
+        return ["/bin/sh", "-c", script, "sh"]
+    }
+}
