@@ -26,6 +26,8 @@ enum OCIBundle {
     static func environment(_ w: WorkerInvocation, _ image: ImportedImage) -> [String] {
         var env = image.config.environment
         for (k, v) in w.env where !(w.defaultedEnv.contains(k) && env[k] != nil) { env[k] = v }
+        // Secrets' values go only into the bundle's config.json, which lives in a directory private to the daemon.
+        for (k, v) in w.secretEnv { env[k] = v }
         return env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     }
 
@@ -83,6 +85,13 @@ enum OCIBundle {
         for m in w.mounts {
             mounts.append(["destination": m.target, "type": "bind", "source": m.source,
                            "options": ["rbind", m.readOnly ? "ro" : "rw", "nosuid", "nodev"]])
+        }
+        // GPUs: the device nodes (read-write) and the host driver's libraries and tools at the same paths (read-only).
+        for d in w.devices {
+            mounts.append(["destination": d.target, "type": "bind", "source": d.source, "options": ["rbind", "rw", "nosuid"]])
+        }
+        for f in w.driverFiles {
+            mounts.append(["destination": f, "type": "bind", "source": f, "options": ["rbind", "ro", "nosuid", "nodev"]])
         }
         if w.network {
             for f in ["/etc/resolv.conf", "/etc/hosts"] where FileManager.default.fileExists(atPath: f) {
