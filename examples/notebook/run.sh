@@ -18,8 +18,8 @@ cat ../fruit-stand/set1.txt ../fruit-stand/set2.txt |
   awk -v dir="$days" '{ d = int((NR - 1) / 50) + 1; printf "%d,%s,%d\n", d, $1, $2 > (dir "/day" d ".csv") }'
 
 step mkdir "$PFS_MNT/stand"
-echo "day,fruit,count" >"$PFS_MNT/stand/master/sales.csv"
-cat "$days/day1.csv" >>"$PFS_MNT/stand/master/sales.csv"
+# One writer for the first commit: the header and day 1.
+{ echo "day,fruit,count"; cat "$days/day1.csv"; } >"$PFS_MNT/stand/master/sales.csv"
 step sync "$PFS_MNT/stand/master"
 for d in 2 3 4; do
   step sh -c "cat $days/day$d.csv >> $PFS_MNT/stand/master/sales.csv"   # appending makes the next commit
