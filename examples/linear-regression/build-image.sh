@@ -6,7 +6,8 @@
 set -euo pipefail
 suite=bookworm
 include=python3-minimal,python3-numpy
-opts=(--variant=essential "--include=$include"
+# --skip=output/dev: no device nodes in the tarball (the container runtime provides /dev).
+opts=(--variant=essential "--include=$include" --skip=output/dev
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*'
       --dpkgopt='path-exclude=/usr/share/locale/*')
 key="$(echo "$suite ${opts[*]}" | sha256sum | cut -c1-12)"
@@ -17,6 +18,9 @@ command -v mmdebstrap >/dev/null ||
   { echo "linear-regression: mmdebstrap is not installed (apt-get install mmdebstrap)" >&2; exit 1; }
 mkdir -p "$cache"
 echo "linear-regression: building $out (Debian $suite with $include, via mmdebstrap)" >&2
-mmdebstrap --quiet "${opts[@]}" "$suite" "$out.tmp" >&2
-mv "$out.tmp" "$out"
+rm -rf "$out.part"
+mmdebstrap --quiet --format=tar "${opts[@]}" "$suite" "$out.part" >&2
+mv "$out.part" "$out"
+# Older builds (other settings) are not used any more.
+for f in "$cache"/regression-numpy-*.tar; do [ "$f" = "$out" ] || rm -rf "$f"; done
 echo "$out"
