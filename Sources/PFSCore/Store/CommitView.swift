@@ -86,6 +86,9 @@ extension Store {
         return view(of: c)
     }
 
+    /// The view of a branch that had no commit (a provenance entry with an empty id): no files.
+    public func emptyView() -> CommitView { CommitView(commit: nil, trees: trees, root: nil, tree: nil) }
+
     public func view(of c: CommitRow) -> CommitView {
         if c.state == .open, let t = openTree(c.repo, c.id) {
             return CommitView(commit: c, trees: trees, root: nil, tree: t)

@@ -135,8 +135,9 @@ public final class Scheduler: Service, @unchecked Sendable {
                 guard let prov = commit.provenance.first(where: { $0.repo == input.repo && $0.branch == input.branch }) else {
                     throw PFSError.precondition("output commit \(commit.id) has no provenance for input \(input.repo)@\(input.branch)")
                 }
-                let view = prov.id.isEmpty ? try store.view(repo: input.repo, ref: input.branch, creatingBranch: true)
-                    : try store.view(repo: input.repo, ref: prov.id)
+                // An empty id: the branch had no commit when the commit set was made; it is empty for this job
+                // even if a commit has arrived since (that commit has its own set and job).
+                let view = prov.id.isEmpty ? store.emptyView() : try store.view(repo: input.repo, ref: prov.id)
                 viewsByName[input.name] = view
                 // Union inputs may share a name while reading different repos.
                 viewsByName[DatumPlanner.viewKey(repo: input.repo, branch: input.branch)] = view
