@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pfs needs to build and run (idempotent; quiet when all are present).
 set -euo pipefail
-pkgs=(libsqlite3-dev libfuse3-dev fuse3 pkg-config bubblewrap)
+pkgs=(libsqlite3-dev libfuse3-dev fuse3 pkg-config bubblewrap crun)
 if [ "${1:-}" = "--test" ]; then pkgs+=(python3-venv curl git rsync); fi
 # The examples (scripts/examples.sh): jq reads the CLI's JSON; numpy for linear-regression's host workers.
 if [ "${1:-}" = "--test" ]; then pkgs+=(jq python3-numpy); fi
+if [ "${1:-}" = "--test" ]; then pkgs+=(busybox-static); fi  # container tests build their images from it
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -85,6 +85,10 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(try op("image", "list"), .listImages)
         XCTAssertEqual(try op("image", "alias", "fruit_stand", "host"), .aliasImage(name: "fruit_stand", target: "host"))
         XCTAssertEqual(try op("image", "unalias", "fruit_stand"), .unaliasImage("fruit_stand"))
+        XCTAssertEqual(try op("image", "import", "bb:1", "/srv/bb.tar"), .importImage(name: "bb:1", path: "/srv/bb.tar"))
+        XCTAssertEqual(try op("image", "import", "bb", "/srv/x/../bb"), .importImage(name: "bb", path: "/srv/bb"))
+        XCTAssertEqual(try op("image", "inspect", "bb"), .inspectImage("bb"))
+        XCTAssertEqual(try op("image", "delete", "bb:1"), .deleteImage("bb:1"))
     }
 
     // MARK: API calls
@@ -104,6 +108,9 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(APIRequest.aliasImage(name: "x:1", target: "host").description, "POST /v1/images/aliases")
         XCTAssertEqual(APIRequest.unaliasImage("pachyderm/opencv:1.0").description,
                        "DELETE /v1/images/aliases?name=pachyderm/opencv%3A1.0")
+        XCTAssertEqual(APIRequest.importImage(name: "bb", path: "/a.tar").description, "POST /v1/images/import")
+        XCTAssertEqual(APIRequest.inspectImage("bb").description, "GET /v1/images/inspect?name=bb")
+        XCTAssertEqual(APIRequest.deleteImage("bb").description, "DELETE /v1/images?name=bb")
     }
 
     // MARK: output

@@ -123,9 +123,11 @@ extension PFSCommand {
                 """)
 
         @Argument(help: ArgumentHelp("The image.", valueName: "name")) var name: String
+        @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func outputFormat() throws -> OutputFormat { .json }
+        /// JSON either way (`--raw` accepted, as for the other inspect verbs).
+        func outputFormat() throws -> OutputFormat { _ = try output.format(); return .json }
         func operation() throws -> CLIOperation { .inspectImage(name) }
     }
 

@@ -130,9 +130,9 @@ struct ImageSource {
         s.configPath = try inside(dir, cfg)
         let config = try json(s.configPath!)
         // docker save layers are uncompressed: each one's sha256 must be the config's diff_id.
-        let diffIDs = (config["rootfs"] as? [String: Any])?["diff_ids"] as? [String] ?? []
+        let diffIds = (config["rootfs"] as? [String: Any])?["diff_ids"] as? [String] ?? []
         for (i, l) in layers.enumerated() {
-            s.layers.append(Layer(path: try inside(dir, l), digest: i < diffIDs.count ? diffIDs[i] : nil))
+            s.layers.append(Layer(path: try inside(dir, l), digest: i < diffIds.count ? diffIds[i] : nil))
         }
         s.config = try runtimeConfig(s.configPath!)
         return s

@@ -52,11 +52,11 @@ public final class ImageStore: Sendable {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
             let source = try ImageSource.open(path, tag: String(ref.split(separator: ":").last ?? "latest"), work: work)
-            var layers: [String] = []
+            var layers: [String] = [], diffIds: [String] = []
             var size: Int64 = 0
             for (i, layer) in source.layers.enumerated() {
                 let (hex, n) = try storeBlob(layer.path, expected: layer.digest, what: "layer \(i + 1)")
-                try unpack(hex, work: work)
+                diffIds.append("sha256:" + (try unpack(hex, work: work)))
                 layers.append("sha256:" + hex)
                 size += n
             }
@@ -66,8 +66,8 @@ public final class ImageStore: Sendable {
             } else {
                 id = layers.first.map { String($0.dropFirst(7)) } ?? ""
             }
-            try compose(id: id, layers: layers)
-            let image = ImportedImage(name: ref, id: id, layers: layers, config: source.config, format: source.format,
+            try compose(id: id, layers: diffIds)
+            let image = ImportedImage(name: ref, id: id, layers: layers, diffIds: diffIds, config: source.config, format: source.format,
                                       source: path, created: Date(), size: size)
             try images.withLock { map in
                 var next = map
@@ -124,13 +124,15 @@ public final class ImageStore: Sendable {
         return (hex, size)
     }
 
-    /// Unpacks a stored layer blob into `layers/<hex>` once: decompressed, checked (LayerArchive), extracted.
-    private func unpack(_ hex: String, work: String) throws {
-        let dst = root.appendingPathComponent("layers/\(hex)").path
-        if FileManager.default.fileExists(atPath: dst) { return }
+    /// Unpacks a stored layer blob into `layers/<diff-id>` once: decompressed, checked (LayerArchive),
+    /// extracted. Returns the diff id (the uncompressed layer's sha256).
+    private func unpack(_ hex: String, work: String) throws -> String {
         let blob = root.appendingPathComponent("blobs/sha256/\(hex)").path
         let tar = try Tool.decompressed(blob, into: work + "/layer-\(hex).tar")
         defer { if tar != blob { try? FileManager.default.removeItem(atPath: tar) } }
+        let diffID = tar == blob ? hex : try Self.sha256(file: tar).hex
+        let dst = root.appendingPathComponent("layers/\(diffID)").path
+        if FileManager.default.fileExists(atPath: dst) { return diffID }
         try LayerArchive.validate(tar, layer: "sha256:" + hex.prefix(12))
         let tmp = root.appendingPathComponent("layers/.tmp-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
@@ -141,6 +143,7 @@ public final class ImageStore: Sendable {
             try? FileManager.default.removeItem(atPath: tmp)
             throw error
         }
+        return diffID
     }
 
     private func compose(id: String, layers: [String]) throws {
@@ -159,10 +162,11 @@ public final class ImageStore: Sendable {
     /// Removes blobs, layers and root filesystems no image refers to (and leftovers of interrupted imports).
     private func collectGarbage() throws {
         let all = list()
-        let keepLayers = Set(all.flatMap { $0.layers.map { String($0.dropFirst(7)) } })
+        let keepBlobs = Set(all.flatMap { $0.layers.map { String($0.dropFirst(7)) } })
+        let keepDiffs = Set(all.flatMap { $0.diffIds.map { String($0.dropFirst(7)) } })
         let keepIDs = Set(all.map(\.id))
         let fm = FileManager.default
-        for (sub, keep) in [("layers", keepLayers), ("rootfs", keepIDs), ("blobs/sha256", keepLayers.union(keepIDs))] {
+        for (sub, keep) in [("layers", keepDiffs), ("rootfs", keepIDs), ("blobs/sha256", keepBlobs.union(keepIDs))] {
             let dir = root.appendingPathComponent(sub).path
             for n in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where !keep.contains(n) {
                 try? fm.removeItem(atPath: dir + "/" + n)

@@ -30,8 +30,11 @@ public struct ImportedImage: Codable, Sendable, Equatable {
     public var name: String
     /// The image id: the config's sha256 (for a rootfs tarball, the tarball's), 64 hex digits.
     public var id: String
-    /// Layer blob digests (`sha256:…`), lowest first.
+    /// Layer blob digests (`sha256:…`, as stored, maybe compressed), lowest first.
     public var layers: [String]
+    /// The layers' uncompressed digests (the unpacked layer cache is keyed by these, so a layer shipped
+    /// compressed in one image and plain in another is unpacked once).
+    public var diffIds: [String]
     public var config: ImageRuntimeConfig
     /// `oci-layout`, `oci-archive`, `docker-archive` or `rootfs`.
     public var format: String

@@ -1,0 +1,214 @@
+import Foundation
+import XCTest
+
+/// Imported images end to end (docs/containers.md): `pfs image import` of every format with its checks, and
+/// pipelines whose datums run inside those images through a real `pfsmount` (FUSE views, crun), proving what
+/// the runner promises: the image's root, read-only; inputs that cannot change; /pfs/out and /tmp the only
+/// writable places; private namespaces; the image config honoured; memory limits enforced with a clear error.
+/// `PodmanContainerTests` runs the same pipeline tests through the podman runner.
+class ContainerTests: CLITestCase {
+    var images: URL!
+
+    /// The daemon's extra arguments (the runner under test).
+    var daemonArguments: [String] { ["--runner", "oci"] }
+    /// The tool the runner needs.
+    var engine: String { "crun" }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isReadableFile(atPath: "/dev/fuse") else { throw XCTSkip("no /dev/fuse") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap") else { throw XCTSkip("no bubblewrap") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/\(engine)") else {
+            throw XCTSkip("no \(engine) (scripts/install-deps.sh installs it)")
+        }
+        images = try ContainerImages.directory()
+        let varTmp = URL(fileURLWithPath: "/var/tmp")
+        h = try Harness(under: access(varTmp.path, W_OK) == 0 ? varTmp : nil)
+        try h.startMounted(extra: daemonArguments)
+    }
+
+    override func tearDown() {
+        h?.stop()
+        super.tearDown()
+    }
+
+    override class func tearDown() {
+        ContainerImages.remove()
+        super.tearDown()
+    }
+
+    func wait(_ target: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try h.ok(["wait", "commit", target, "--timeout", "120"], file: file, line: line)
+    }
+
+    func image(_ name: String) -> String { images.appendingPathComponent(name).path }
+
+    /// Makes the test images available to the runner as `bb` (rootfs tarball), `bboci:1.0` (OCI layout),
+    /// `bbdocker` (docker-save archive).
+    func importImages() throws {
+        try h.ok(["image", "import", "bb", image("rootfs.tar")])
+        try h.ok(["image", "import", "bboci:1.0", image("oci")])
+        try h.ok(["image", "import", "bbdocker", image("docker.tar")])
+    }
+
+    /// The first datum of pipeline `p` in job `id`.
+    func datum(_ p: String, _ id: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        try XCTUnwrap(try array(["list", "datum", "\(p)@\(id)"], file: file, line: line).first, file: file, line: line)
+    }
+
+    // MARK: import
+
+    /// Every import format; layers stored once (a layer shipped gzipped in one image and plain in another is
+    /// unpacked once); list, inspect, alias, delete; and layers that would write outside the root refused.
+    func testImportFormatsSharedLayersAndRefusals() throws {
+        let rootfs = try object(["image", "import", "bb", image("rootfs.tar")])
+        XCTAssertEqual(rootfs["name"] as? String, "bb:latest")
+        XCTAssertEqual(rootfs["format"] as? String, "rootfs")
+        let oci = try object(["image", "import", "bboci:1.0", image("oci")])
+        XCTAssertEqual(oci["format"] as? String, "oci-layout")
+        XCTAssertEqual((oci["layers"] as? [String])?.count, 2)
+        let ociTar = try object(["image", "import", "bbocitar:1.0", image("oci.tar")])
+        XCTAssertEqual(ociTar["format"] as? String, "oci-archive")
+        XCTAssertEqual(ociTar["id"] as? String, oci["id"] as? String, "the same image from a directory and an archive")
+        let docker = try object(["image", "import", "bbdocker", image("docker.tar")])
+        XCTAssertEqual(docker["format"] as? String, "docker-archive")
+
+        // The busybox layer: plain in rootfs.tar and docker.tar, gzipped in the OCI layout: one unpacked copy.
+        let base = try XCTUnwrap((rootfs["diff_ids"] as? [String])?.first)
+        XCTAssertEqual((docker["diff_ids"] as? [String])?.first, base)
+        XCTAssertEqual((oci["diff_ids"] as? [String])?.first, base)
+        let layers = h.dataDir.appendingPathComponent("images/layers").path
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: layers).filter { !$0.hasPrefix(".") }.count, 2,
+                       "busybox and the OCI image's second layer")
+        // The whiteout in the OCI image's second layer removed a file of the first, only in that image.
+        let ociRoot = h.dataDir.appendingPathComponent("images/rootfs/\(oci["id"] as? String ?? "")").path
+        let bbRoot = h.dataDir.appendingPathComponent("images/rootfs/\(rootfs["id"] as? String ?? "")").path
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ociRoot + "/etc/removed-later"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: bbRoot + "/etc/removed-later"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ociRoot + "/app/run.sh"))
+
+        let config = try XCTUnwrap(try object(["image", "inspect", "bboci:1.0"])["config"] as? [String: Any])
+        XCTAssertEqual(config["entrypoint"] as? [String], ["/app/run.sh"])
+        XCTAssertEqual(config["working_dir"] as? String, "/app")
+        let rows = try table(["image", "list"], columns: ["NAME", "KIND", "RUNS AS", "CREATED"])
+        XCTAssertEqual(rows.map { [$0[0], $0[1]] }, [["host", "builtin"], ["bb:latest", "imported"], ["bbdocker:latest", "imported"],
+                                                     ["bboci:1.0", "imported"], ["bbocitar:1.0", "imported"]])
+
+        // Layers that try to leave the root.
+        try fails(["image", "import", "evil1", image("evil-dotdot.tar")], status: 2,
+                  mentions: ["refused", "\"../../escaped-dotdot\"", "`..`"])
+        try fails(["image", "import", "evil2", image("evil-symlink.tar")], status: 2,
+                  mentions: ["refused", "\"etc/escaped-symlink\" would be written through the symlink \"etc\""])
+        try fails(["image", "import", "evil3", image("evil-relative.tar")], status: 2, mentions: ["refused", "points outside the root"])
+        for escaped in ["/tmp/escaped-symlink", h.dataDir.appendingPathComponent("escaped-dotdot").path,
+                        h.dataDir.appendingPathComponent("images/escaped-dotdot").path] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: escaped), "\(escaped) was written by an import")
+        }
+        XCTAssertFalse(try out(["image", "list"]).contains("evil"))
+        try fails(["image", "import", "x", image("nope.tar")], status: 3, mentions: ["does not exist"])
+
+        // A spec naming an image that is neither imported nor aliased: refused at creation, with the fix.
+        try quiet(["create", "repo", "data"])
+        try local("p.json", #"{"pipeline": {"name": "p"}, "transform": {"image": "ubuntu:22.04", "cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}"#)
+        try fails(["create", "pipeline", "-f", "p.json"], status: 3, mentions: ["ubuntu:22.04", "pfs image import ubuntu:22.04 PATH", "pfs image alias ubuntu:22.04 host"])
+        // An alias of an imported image, then deleting: refused while a pipeline uses the image.
+        try quiet(["image", "alias", "ubuntu:22.04", "bb"])
+        try quiet(["create", "pipeline", "-f", "p.json"])
+        try local("q.json", #"{"pipeline": {"name": "q"}, "transform": {"image": "bbocitar:1.0", "cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}"#)
+        try quiet(["create", "pipeline", "-f", "q.json"])
+        try fails(["image", "delete", "bbocitar:1.0"], status: 4, mentions: ["used by pipeline \"q\""])
+        try quiet(["delete", "pipeline", "q"])
+        try quiet(["image", "delete", "bbocitar:1.0"])
+        try quiet(["image", "delete", "bboci:1.0"])
+        // The OCI image's own layer went with it; busybox stays (bb and bbdocker have it).
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: layers).filter { !$0.hasPrefix(".") }, [String(base.dropFirst(7))])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ociRoot))
+        try fails(["image", "inspect", "bboci:1.0"], status: 3, mentions: ["no imported image"])
+    }
+
+    // MARK: pipelines in images (every runner)
+
+    /// The datum runs in the image (its os-release, busybox), sees its input read-only at /pfs/<input>, can
+    /// write only /pfs/out and /tmp, has private PID/UTS/network namespaces; the image's Entrypoint, Cmd, Env
+    /// and WorkingDir apply when the spec leaves them out, the spec's win when it gives them.
+    func testDatumsRunInsideTheImageIsolated() throws {
+        try importImages()
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("hello\n".utf8))
+        try local("p.json", #"""
+            {"pipeline": {"name": "probe"}, "transform": {"image": "bb", "cmd": ["sh"], "stdin": [
+              "exec > /pfs/out/report 2>/dev/null",
+              "grep ^ID= /etc/os-release", "test -x /bin/busybox && echo busybox", "cat $data", "hostname",
+              "echo net=$(ls /sys/class/net)", "echo pid1=$(cat /proc/1/cmdline | tr '\\000' ' ')",
+              "for f in /x /etc/x /bin/x /pfs/x /pfs/data/x /pfs/data/a.txt; do (echo x > $f) 2>/dev/null && echo WROTE $f; done",
+              "rm -f /pfs/data/a.txt 2>/dev/null; test -f /pfs/data/a.txt && echo input-kept",
+              "touch /tmp/ok && echo tmp-ok", "echo cwd=$(pwd)", "echo uid=$(id -u)"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "entry"}, "transform": {"image": "bboci:1.0"}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "override"}, "transform": {"image": "bboci:1.0", "cmd": ["/app/run.sh", "from-spec"],
+              "env": {"GREETING": "from-spec"}, "working_dir": "/tmp"}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "dock"}, "transform": {"image": "bbdocker"}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """#)
+        try quiet(["create", "pipeline", "-f", "p.json"])
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        for p in ["probe", "entry", "override", "dock"] {
+            let logs = try out(["logs", "-p", p])
+            XCTAssertEqual(try job(p, id)["state"] as? String, "success", "\(p): \(logs)")
+        }
+        XCTAssertEqual(try content("probe@master:/report"), """
+            ID=pfs-busybox
+            busybox
+            hello
+            pfs-worker
+            net=lo
+            pid1=sh
+            input-kept
+            tmp-ok
+            cwd=/
+            uid=0
+
+            """)
+        XCTAssertEqual(try content("entry@master:/entry"), "greeting=hello-from-image\npwd=/app\nargs=from-image-cmd\ngroup\nos-release\npasswd\n")
+        XCTAssertEqual(try content("override@master:/entry"), "greeting=from-spec\npwd=/tmp\nargs=from-spec\ngroup\nos-release\npasswd\n")
+        XCTAssertEqual(try content("dock@master:/cmd"), "docker-cmd\n")
+        // The input is unchanged.
+        XCTAssertEqual(try content("data@master:/a.txt"), "hello\n")
+        XCTAssertEqual(try paths(["glob", "file", "data@master:/*"]), ["/a.txt"])
+    }
+
+    func job(_ pipeline: String, _ id: String) throws -> [String: Any] { try object(["inspect", "job", "\(pipeline)@\(id)"]) }
+
+    /// A datum over its memory limit is killed, and its job says so; one under its limits succeeds; a datum
+    /// over its timeout is killed.
+    func testMemoryLimitAndTimeout() throws {
+        try importImages()
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("hello\n".utf8))
+        try local("p.json", #"""
+            {"pipeline": {"name": "hog"}, "datum_tries": 1, "resource_limits": {"memory": "32Mi", "cpu": 0.5},
+             "transform": {"image": "bb", "cmd": ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\000' a); echo ${#x} > /pfs/out/len"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "small"}, "resource_limits": {"memory": "64Mi", "cpu": 1},
+             "transform": {"image": "bb", "cmd": ["sh", "-c", "x=$(head -c 1000000 /dev/zero | tr '\\000' a); echo ${#x} > /pfs/out/len"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "slow"}, "datum_tries": 1, "datum_timeout": "1s",
+             "transform": {"image": "bb", "cmd": ["sleep", "30"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """#)
+        let created = try h.ok(["create", "pipeline", "-f", "p.json"])
+        XCTAssertFalse(created.stderr.contains("cannot be enforced"), created.stderr)
+        let id = try commitID("data")
+        let started = Date()
+        try wait("data@\(id)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 25, "the 1 s datum_timeout should stop `sleep 30`")
+        XCTAssertEqual(try job("hog", id)["state"] as? String, "failure")
+        let reason = try datum("hog", id)["reason"] as? String ?? ""
+        XCTAssertTrue(reason.contains("out of memory") && reason.contains("resource_limits.memory"), reason)
+        XCTAssertTrue(try out(["logs", "-p", "hog"]).contains("out of memory"))
+        XCTAssertEqual(try content("small@master:/len"), "1000000\n")
+        XCTAssertTrue((try datum("slow", id)["reason"] as? String ?? "").contains("timed out"))
+        // The host sandbox does not enforce limits, and says so when the pipeline is created.
+        try local("host.json", #"{"pipeline": {"name": "hostlim"}, "resource_limits": {"memory": "1Gi"}, "transform": {"cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}"#)
+        let warned = try h.ok(["create", "pipeline", "-f", "host.json"])
+        XCTAssertTrue(warned.stderr.contains("warning: resource_limits.memory is not enforced by this runner"), warned.stderr)
+    }
+}
