@@ -19,7 +19,12 @@ final class OpenFile: @unchecked Sendable {
         case tail(Int32)
         /// The spool holds the whole file.
         case full(Int32)
+        /// `memory` holds the whole file (a new file that stayed small: no spool file, no inode to create).
+        case memory
     }
+
+    /// New files up to this size are spooled in memory (`Spool.memory`); a bigger one moves to a spool file.
+    static let memorySpoolLimit = 256 << 10
 
     let lock = NSLock()
     var key: NodeKey
@@ -28,6 +33,7 @@ final class OpenFile: @unchecked Sendable {
     var baseSize: Int64 { base.size }
     var size: Int64
     var spool = Spool.none
+    var memory: [UInt8] = []
     var mode: UInt32
     var mtimeNs: Int64
     var dirty = false
@@ -50,8 +56,9 @@ final class OpenFile: @unchecked Sendable {
     private func closeSpool() {
         switch spool {
         case .tail(let fd), .full(let fd): close(fd)
-        case .none: break
+        case .none, .memory: break
         }
+        memory = []
         spool = .none
     }
 
@@ -94,9 +101,25 @@ final class OpenFile: @unchecked Sendable {
         return done
     }
 
+    /// Moves an in-memory spool to a spool file (the file outgrew `memorySpoolLimit`).
+    private func spillMemory() throws {
+        guard case .memory = spool else { return }
+        let fd = try newSpool()
+        do {
+            try memory.withUnsafeBytes { try pwriteAll(fd, $0, 0) }
+            if ftruncate(fd, off_t(size)) != 0 { throw FSError(PFSError.syscall("truncate spool", path: spoolDir, errno: errno)) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        memory = []
+        spool = .full(fd)
+    }
+
     /// Switches to a full spool holding the whole current content.
     private func materialise() throws {
         if case .full = spool { return }
+        if case .memory = spool { return try spillMemory() }
         let fd = try newSpool()
         do {
             var pos: Int64 = 0
@@ -125,23 +148,29 @@ final class OpenFile: @unchecked Sendable {
 
     func write(_ data: UnsafeRawBufferPointer, at offset: Int64) throws {
         try lock.withLock {
+            let end = offset + Int64(data.count)
             switch spool {
             case .none:
                 if offset >= baseSize && baseSize > 0 {
                     spool = .tail(try newSpool())
                 } else if baseSize == 0 {
-                    spool = .full(try newSpool())
+                    if end <= Int64(Self.memorySpoolLimit) { spool = .memory } else { spool = .full(try newSpool()) }
                 } else {
                     try materialise()
                 }
             case .tail:
                 if offset < baseSize { try materialise() }
+            case .memory:
+                if end > Int64(Self.memorySpoolLimit) { try spillMemory() }
             case .full:
                 break
             }
             switch spool {
             case .tail(let fd): try pwriteAll(fd, data, offset - baseSize)
             case .full(let fd): try pwriteAll(fd, data, offset)
+            case .memory:
+                if Int64(memory.count) < end { memory.append(contentsOf: repeatElement(0, count: Int(end) - memory.count)) }
+                memory.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[Int(offset)..<Int(end)]).copyMemory(from: data) }
             case .none: break
             }
             size = max(size, offset + Int64(data.count))
@@ -156,7 +185,7 @@ final class OpenFile: @unchecked Sendable {
             switch spool {
             case .none:
                 if newSize == 0 || baseSize == 0 {
-                    spool = .full(try newSpool())
+                    if newSize <= Int64(Self.memorySpoolLimit) { spool = .memory } else { spool = .full(try newSpool()) }
                 } else if newSize > baseSize {
                     spool = .tail(try newSpool())
                 } else {
@@ -164,12 +193,17 @@ final class OpenFile: @unchecked Sendable {
                 }
             case .tail:
                 if newSize < baseSize { try materialise() }
+            case .memory:
+                if newSize > Int64(Self.memorySpoolLimit) { try spillMemory() }
             case .full:
                 break
             }
             switch spool {
             case .tail(let fd): _ = ftruncate(fd, off_t(newSize - baseSize))
             case .full(let fd): _ = ftruncate(fd, off_t(newSize))
+            case .memory:
+                if Int64(memory.count) > newSize { memory.removeLast(memory.count - Int(newSize)) }
+                else { memory.append(contentsOf: repeatElement(0, count: Int(newSize) - memory.count)) }
             case .none: break
             }
             size = newSize
@@ -186,6 +220,8 @@ final class OpenFile: @unchecked Sendable {
             switch spool {
             case .full(let fd):
                 _ = try out.withUnsafeMutableBytes { try preadAll(fd, $0, offset) }
+            case .memory:
+                out.replaceSubrange(0..<out.count, with: memory[Int(offset)..<Int(end)])
             case .none, .tail:
                 // Below the original end: from the chunks; above it: from the tail spool.
                 let baseEnd = min(end, baseSize)
@@ -209,18 +245,22 @@ final class OpenFile: @unchecked Sendable {
     }
 
     /// Stores the written content and stages it into the branch's open commit. After this returns the data
-    /// survives a crash of the daemon (that is what makes `close()` durable).
+    /// survives a crash of the daemon (that is what makes `close()` durable); with `durable` (fsync) also a
+    /// power loss. Without it, the objects go to the store's deferred batch and the log entry is written
+    /// without a sync: both reach the disk with the commit's finish (docs/filesystem.md, "What survives a crash").
     @discardableResult
-    func flush(repo: String, branch: String) throws -> StageResult? {
+    func flush(repo: String, branch: String, durable: Bool = false) throws -> StageResult? {
         try lock.withLock {
             guard dirty, !unlinked, case .branch(_, _, let path) = key else { return nil }
             // GC must not run between storing (or deduplicating against) objects and referencing them.
-            return try store.writing { try flushLocked(repo: repo, branch: branch, path: path) }
+            return try store.writing { try flushLocked(repo: repo, branch: branch, path: path, durable: durable) }
         }
     }
 
-    private func flushLocked(repo: String, branch: String, path: [String]) throws -> StageResult? {
-        let batch = store.objects.makeBatch()
+    private func flushLocked(repo: String, branch: String, path: [String], durable: Bool) throws -> StageResult? {
+        // A failed flush leaves what it wrote in the deferred batch: orphans, moved into place and reclaimed
+        // by GC like those of any interrupted write (a deferred batch is never aborted).
+        let batch = store.deferredObjects
         do {
             let content: FileContent
             // Up to 4 MiB at a time, but no bigger than what there is to read (zeroing 4 MiB for every small
@@ -229,10 +269,14 @@ final class OpenFile: @unchecked Sendable {
             switch spool {
             case .full: pending = size
             case .tail: pending = size - baseSize
-            case .none: pending = 0
+            case .none, .memory: pending = 0
             }
             var buf = [UInt8](repeating: 0, count: Int(max(1, min(Int64(4 << 20), pending))))
             switch spool {
+            case .memory:
+                let ing = try FileIngester(store: store.objects, batch: batch)
+                try memory.withUnsafeBytes { try ing.write($0) }
+                content = try ing.finish()
             case .full(let fd):
                 let ing = try FileIngester(store: store.objects, batch: batch)
                 var off: Int64 = 0
@@ -261,9 +305,9 @@ final class OpenFile: @unchecked Sendable {
                 content = base
             }
             try store.trees.storeManifestIfNeeded(content, batch: batch)
-            try batch.commit()
             let entry = TreeEntry.file(name: path.last ?? "", content: content, mode: mode, mtimeNs: mtimeNs)
-            let staged = try store.stage(repo: repo, branch: branch, ops: [.put(path: "/" + path.joined(separator: "/"), entry: entry)])
+            let staged = try store.stage(repo: repo, branch: branch, ops: [.put(path: "/" + path.joined(separator: "/"), entry: entry)],
+                                         durable: durable)
             base = content
             closeSpool()
             dirty = false

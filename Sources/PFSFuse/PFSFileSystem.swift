@@ -825,7 +825,16 @@ public final class PFSFileSystem: @unchecked Sendable {
         do { if let res = try f.flush(repo: r, branch: b) { mutated(r, b, res) } } catch { throw FSError(error) }
     }
 
-    public func fsync(_ fh: UInt64) throws { try flush(fh) }
+    /// fsync(): as close(), and also durable against power loss (the deferred objects and the op log synced).
+    public func fsync(_ fh: UInt64) throws {
+        guard case .file(let f, _) = lock.withLock({ handles[fh] }), case .branch(let r, let b, _) = f.key else {
+            try flush(fh)
+            return
+        }
+        do {
+            if let res = try f.flush(repo: r, branch: b, durable: true) { mutated(r, b, res) } else { try store.syncStaged() }
+        } catch { throw FSError(error) }
+    }
 
     public func release(_ fh: UInt64) {
         guard let h = lock.withLock({ handles.removeValue(forKey: fh) }) else { return }
@@ -841,7 +850,7 @@ public final class PFSFileSystem: @unchecked Sendable {
         let k = try key(ino)
         guard case .branch(let r, let b, let p) = k else { return }
         try flushFiles(r, b)
-        if p.isEmpty { finish(r, b, force: true) }
+        if p.isEmpty { finish(r, b, force: true) } else { do { try store.syncStaged() } catch { throw FSError(error) } }
     }
 
     private func flushFiles(_ r: String, _ b: String) throws {

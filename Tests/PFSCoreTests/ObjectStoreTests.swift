@@ -218,6 +218,55 @@ final class ObjectStoreTests: ObjectsTestCase {
         XCTAssertNotEqual(first.stagingName, second.stagingName)
     }
 
+    func testDeferredObjectsAreReadableBeforeCommitAndMovedIntoPlaceByIt() throws {
+        let store = try LocalObjectStore(directory: storeDir)
+        let batch = store.makeDeferredBatch()
+        let bytes = cdcRandomBytes(count: 4096, seed: 11)
+        let h = try batch.put(bytes)
+        XCTAssertFalse(store.contains(h), "dedup never trusts an unsynced object")
+        XCTAssertEqual(try store.read(h), bytes)
+        XCTAssertEqual(try store.size(h), 4096)
+        var buf = [UInt8](repeating: 0, count: 100)
+        XCTAssertEqual(try buf.withUnsafeMutableBytes { try store.read(h, offset: 10, into: $0) }, 100)
+        XCTAssertEqual(buf, Array(bytes[10..<110]))
+        batch.abort()   // a deferred batch's objects may be referenced already: abort keeps them
+        XCTAssertEqual(try store.read(h), bytes)
+        try batch.commit()
+        XCTAssertTrue(store.contains(h))
+        XCTAssertEqual(try store.read(h), bytes)
+        XCTAssertEqual(tempFiles(), [])
+    }
+
+    func testDeferredObjectsOfADeadProcessAreMovedIntoPlaceIfComplete() throws {
+        // What a killed process leaves: its staging directory (lock free) holding deferred objects, one of
+        // them cut short (a power loss), plus a plain temp.
+        let tmp = storeDir.appendingPathComponent("tmp")
+        let dead = tmp.appendingPathComponent("999999-dead")
+        try FileManager.default.createDirectory(at: dead, withIntermediateDirectories: true)
+        let good = cdcRandomBytes(count: 5000, seed: 12), cut = cdcRandomBytes(count: 5000, seed: 13)
+        let hGood = ObjectHash.of(good), hCut = ObjectHash.of(cut)
+        try Data(good).write(to: dead.appendingPathComponent("p-\(hGood.hex)-1"))
+        try Data(cut.prefix(4096)).write(to: dead.appendingPathComponent("p-\(hCut.hex)-2"))
+        try Data(repeating: 7, count: 100).write(to: dead.appendingPathComponent("3"))
+        let store = try LocalObjectStore(directory: storeDir)
+        XCTAssertTrue(store.contains(hGood))
+        XCTAssertEqual(try store.read(hGood), good)
+        XCTAssertFalse(store.contains(hCut), "a deferred object that does not re-hash is dropped")
+        XCTAssertEqual(tempFiles(), [])
+    }
+
+    func testReleasingTheStoreMovesItsDeferredObjectsIntoPlace() throws {
+        let bytes = cdcRandomBytes(count: 3000, seed: 14)
+        var h: ObjectHash?
+        do {
+            let store = try LocalObjectStore(directory: storeDir)
+            h = try store.makeDeferredBatch().put(bytes)
+        }
+        let store = try LocalObjectStore(directory: storeDir)
+        XCTAssertEqual(try store.read(h!), bytes)
+        XCTAssertTrue(store.contains(h!))
+    }
+
     func testReleasingTheStoreRemovesItsStagingDirectory() throws {
         let tmp = storeDir.appendingPathComponent("tmp")
         do {

@@ -714,6 +714,58 @@ final class StoreTests: StoreTestCase {
         XCTAssertTrue(report.ok, "\(report.problems)")
         XCTAssertEqual(report.commitsChecked, 4)
     }
+
+    // MARK: deferred objects (the mount's closed files)
+
+    /// Stages a file whose one chunk is in the store's deferred batch, as the mount's close() does.
+    private func stageDeferred(_ store: Store, _ path: String, _ text: String) throws -> ObjectHash {
+        try store.writing {
+            let hash = try store.deferredObjects.put(Array(text.utf8))
+            let entry = TreeEntry.file(name: String(path.split(separator: "/").last!),
+                                       content: FileContent(chunks: [ChunkRef(hash: hash, size: Int64(text.utf8.count))],
+                                                            size: Int64(text.utf8.count)), mtimeNs: 1)
+            try store.stage(repo: "r", branch: "master", ops: [.put(path: path, entry: entry)])
+            return hash
+        }
+    }
+
+    func testDeferredStagesAreReadableSurviveARestartAndAreDurableOnceFinished() throws {
+        try store.createRepo("r")
+        let hash = try stageDeferred(store, "/a", "closed through the mount")
+        XCTAssertFalse(store.objects.contains(hash), "not synced yet")
+        XCTAssertEqual(try store.text("r", "master", "/a"), "closed through the mount")
+        try assertFsckClean(store)   // fsck moves deferred objects into place first
+        XCTAssertTrue(store.objects.contains(hash))
+
+        _ = try stageDeferred(store, "/b", "closed just before the daemon stopped")
+        store = nil
+        store = try openStore()
+        XCTAssertEqual(try store.text("r", "master", "/b"), "closed just before the daemon stopped")
+        let finished = try XCTUnwrap(store.finishCommit(repo: "r", ref: "master"))
+        XCTAssertEqual(try store.text("r", finished.id, "/a"), "closed through the mount")
+        try assertFsckClean(store)
+    }
+
+    func testARestoredOpenCommitDropsFilesWhoseObjectsAPowerLossTook() throws {
+        try store.createRepo("r")
+        _ = try stageDeferred(store, "/kept", "synced by fsync")
+        try store.syncStaged()
+        let lost = try stageDeferred(store, "/lost", "never synced")
+        try store.stage(repo: "r", branch: "master", ops: [.rename(from: "/lost", to: "/renamed")])
+        // A power loss: the log entries reached the disk (a later synced transaction carried them), the
+        // deferred object did not.
+        let staging = dataDir.appendingPathComponent("store/objects/tmp")
+        let leftovers = FileManager.default.enumerator(atPath: staging.path)!.compactMap { $0 as? String }
+        let temp = try XCTUnwrap(leftovers.first { $0.contains("p-\(lost.hex)") })
+        try FileManager.default.removeItem(at: staging.appendingPathComponent(temp))
+        store = nil
+        store = try openStore()
+        XCTAssertEqual(try store.text("r", "master", "/kept"), "synced by fsync")
+        assertPFSError(.notFound, try store.text("r", "master", "/renamed"))
+        let finished = try XCTUnwrap(store.finishCommit(repo: "r", ref: "master"))
+        XCTAssertEqual(try store.listFiles(repo: "r", ref: finished.id).map(\.path), ["/kept"])
+        try assertFsckClean(store)
+    }
 }
 
 @discardableResult

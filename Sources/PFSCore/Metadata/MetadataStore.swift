@@ -117,6 +117,31 @@ public final class MetadataStore: Sendable {
         do { return try pool.write(body) } catch { throw Self.map(error, "writing metadata") }
     }
 
+    /// One transaction committed with `synchronous = NORMAL`: it survives a crash of the process at once (the
+    /// WAL is in the kernel's page cache), and a power loss from the next `synchronous = FULL` commit or
+    /// checkpoint on (the WAL is synced in order, so it never outlives a later transaction). For the mount's
+    /// staged ops; see docs/storage.md, "Durability steps".
+    public func writeUnsynced<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch { throw Self.map(error, "writing metadata") }
+    }
+
+    /// Makes every committed transaction durable against power loss (a checkpoint syncs the WAL, then the
+    /// database file).
+    public func syncWAL() throws {
+        do { try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.full) } } catch { throw Self.map(error, "syncing metadata") }
+    }
+
     static func map(_ error: any Error, _ what: String) -> any Error {
         if error is PFSError { return error }
         if let db = error as? DatabaseError {
@@ -173,7 +198,7 @@ extension MetadataStore {
     // MARK: repos
 
     static func repo(_ db: Database, _ name: String) throws -> RepoRow? {
-        try Row.fetchOne(db, sql: "SELECT * FROM repos WHERE name = ?", arguments: [name]).map(repoRow)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM repos WHERE name = ?"), arguments: [name]).map(repoRow)
     }
 
     static func repos(_ db: Database) throws -> [RepoRow] {
@@ -200,7 +225,7 @@ extension MetadataStore {
     // MARK: branches
 
     static func branch(_ db: Database, _ repo: String, _ name: String) throws -> BranchRow? {
-        try Row.fetchOne(db, sql: "SELECT * FROM branches WHERE repo = ? AND name = ?", arguments: [repo, name]).map(branchRow)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM branches WHERE repo = ? AND name = ?"), arguments: [repo, name]).map(branchRow)
     }
 
     static func branches(_ db: Database, _ repo: String) throws -> [BranchRow] {
@@ -243,7 +268,7 @@ extension MetadataStore {
 
     /// Commit ids are unique within a repo; the commits of one commit set share their id across repos.
     static func commit(_ db: Database, _ repo: String, _ id: String) throws -> CommitRow? {
-        try Row.fetchOne(db, sql: "SELECT * FROM commits WHERE repo = ? AND id = ?", arguments: [repo, id]).map(commitRow)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM commits WHERE repo = ? AND id = ?"), arguments: [repo, id]).map(commitRow)
     }
 
     /// Commits of `repo` whose id starts with `prefix` (at most `limit`).
@@ -339,13 +364,14 @@ extension MetadataStore {
 
     /// Appends to the op log of an open commit; `nowNs` is the time the ops were applied to the working tree at.
     static func appendStagedOps(_ db: Database, _ repo: String, _ commit: String, _ ops: [StagedOp], nowNs: Int64) throws {
-        var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM staged_ops WHERE repo = ? AND commit_id = ?",
+        // Cached statements: the mount appends one op per closed file.
+        var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM staged_ops WHERE repo = ? AND commit_id = ?"),
                                      arguments: [repo, commit]) ?? 0
         let enc = JSONEncoder()
+        let insert = try db.cachedStatement(sql: "INSERT INTO staged_ops (repo, commit_id, seq, op, now_ns) VALUES (?, ?, ?, ?, ?)")
         for op in ops {
             seq += 1
-            try db.execute(sql: "INSERT INTO staged_ops (repo, commit_id, seq, op, now_ns) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [repo, commit, seq, try enc.encode(op), nowNs])
+            try insert.execute(arguments: [repo, commit, seq, try enc.encode(op), nowNs])
         }
     }
 }

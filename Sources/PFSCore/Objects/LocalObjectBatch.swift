@@ -12,8 +12,13 @@ import Glibc
 /// 3. directory entries: fsync of every fan-out directory that received a name, or a second syncfs.
 /// Step 1 comes before step 2, so a name never points at data that a crash could lose: a file under its
 /// final name is always complete. After step 3 the names survive a crash too.
+///
+/// A *deferred* batch (`LocalObjectStore.makeDeferredBatch`) names its temps `p-<64 hex>-<n>` and registers them
+/// in the store's `pending` map, so they can be read before `commit()`; its temps are never removed by `abort()`
+/// or `deinit`, only moved into place (by `commit()`, or by the store when this instance or its process ends).
 final class LocalObjectBatch: ObjectBatch {
     let store: LocalObjectStore
+    let deferred: Bool
 
     private struct Staged {
         var tempName: String
@@ -35,11 +40,14 @@ final class LocalObjectBatch: ObjectBatch {
     /// Objects at least this big get their writeback started right after the write.
     static let writebackHintMinimum = 64 << 10
 
-    init(store: LocalObjectStore) {
+    init(store: LocalObjectStore, deferred: Bool = false) {
         self.store = store
+        self.deferred = deferred
     }
 
     deinit {
+        // Deferred objects stay for the store to move into place.
+        if deferred { return }
         // Whatever was staged and never committed is garbage now.
         let staged = state.withLock { $0.staged }
         for (_, entry) in staged { removeTemp(entry.tempName) }
@@ -51,7 +59,7 @@ final class LocalObjectBatch: ObjectBatch {
     func put(_ hash: ObjectHash, _ bytes: UnsafeRawBufferPointer) throws -> Bool {
         if state.withLock({ $0.staged[hash] != nil }) || store.contains(hash) { return false }
 
-        let name = store.nextTempName()
+        let name = deferred ? "p-\(hash.hex)-\(store.nextTempName())" : store.nextTempName()
         let path = store.stagingDisplayPath(name)
         // 0444: objects never change once written; the write below goes through this descriptor.
         let fd = try FileIO.openAt(store.stagingFD, name, O_WRONLY | O_CREAT | O_EXCL, mode: 0o444, path: path)
@@ -75,7 +83,7 @@ final class LocalObjectBatch: ObjectBatch {
             s.newBytes += size
             return true
         }
-        if !inserted { removeTemp(name) }
+        if !inserted { removeTemp(name) } else if deferred { store.pending.withLock { $0[hash] = name } }
         return inserted
     }
 
@@ -102,6 +110,9 @@ final class LocalObjectBatch: ObjectBatch {
             for (hash, entry) in snapshot {
                 let rel = LocalObjectStore.relativePath(hash)
                 try FileIO.renameAt(store.stagingFD, entry.tempName, store.rootFD, rel, path: store.displayPath(rel))
+                if deferred {
+                    store.pending.withLock { if $0[hash] == entry.tempName { $0[hash] = nil } }
+                }
                 state.withLock { s in
                     s.staged[hash] = nil
                     s.unsyncedDirectories.insert(Int(hash.w0 >> 56))
@@ -128,6 +139,8 @@ final class LocalObjectBatch: ObjectBatch {
     }
 
     func abort() {
+        // Objects of a deferred batch may be referenced by staged ops already (docs/storage.md).
+        if deferred { return }
         commitLock.withLock { _ in
             let staged = state.withLock { s -> [ObjectHash: Staged] in
                 let staged = s.staged

@@ -10,12 +10,18 @@ import Glibc
 /// <dir>/<2 hex>/<62 hex>         one object: its SHA-256 in hex, split after two digits; mode 0444
 /// <dir>/tmp/.lock                serializes the creation and the cleanup of staging directories
 /// <dir>/tmp/<pid>-<16 hex>/<n>   temp files of one open store instance; the directory is flock-ed while open
+/// <dir>/tmp/<pid>-<16 hex>/p-<64 hex>-<n>   objects of the deferred batch (`makeDeferredBatch`): written, not yet synced
 /// ```
 /// A file under its final name is always complete: it is written to a temp file, its data synced, and only
 /// then renamed into place (see `LocalObjectBatch.commit`). Each store instance stages into its own
 /// directory under `tmp/`, locked with flock for the instance's lifetime; at init the staging directories
 /// whose lock is free (their process died) are removed, so a crash leaves no garbage behind for long, and
 /// a second instance on the same directory (a running daemon and `pfs fsck`) never removes live temps.
+///
+/// Deferred objects (`p-…` temps, the mount's closed files) are readable before their batch commits, and
+/// survive the death of their process: before a dead instance's staging directory is removed, each of its
+/// `p-…` files that re-hashes to its name is synced and renamed into place (one that does not — cut short by
+/// a power loss — is dropped).
 public final class LocalObjectStore: ObjectStore {
     /// How `commit()` makes a batch durable (docs/storage.md, "Which data sync").
     public enum SyncStrategy: Sendable, Hashable {
@@ -47,6 +53,8 @@ public final class LocalObjectStore: ObjectStore {
     let stagingFD: Int32
     let stagingName: String
     private let tempCounter = Atomic<UInt64>(0)
+    /// Objects of the deferred batch not yet renamed into place: hash → temp name in the staging directory.
+    let pending = Mutex<[ObjectHash: String]>([:])
 
     public convenience init(directory: URL) throws {
         try self.init(directory: directory, syncStrategy: .default)
@@ -89,7 +97,10 @@ public final class LocalObjectStore: ObjectStore {
     }
 
     deinit {
-        // Temps of this instance are garbage now (batches keep the store alive, so none is in use).
+        // Deferred objects are referenced by staged ops of open commits: keep them. The other temps of this
+        // instance are garbage now (batches keep the store alive, so none is in use).
+        try? Self.promoteDeferred(rootFD: rootFD, rootPath: rootPath, stagingFD: stagingFD,
+                                  stagingPath: rootPath + "/tmp/" + stagingName)
         try? FileIO.removeTree(rootFD, "tmp/" + stagingName, path: rootPath + "/tmp/" + stagingName)
         FileIO.close(stagingFD)
         FileIO.close(rootFD)
@@ -110,7 +121,14 @@ public final class LocalObjectStore: ObjectStore {
             guard let st = try FileIO.statAt(tmpFD, entry.name, path: entryPath) else { continue }
             if FileIO.isDirectory(st) {
                 let fd = try FileIO.openAt(tmpFD, entry.name, O_RDONLY | O_DIRECTORY, path: entryPath)
-                let free = try FileIO.lockExclusive(fd, wait: false, path: entryPath)
+                let free: Bool
+                do {
+                    free = try FileIO.lockExclusive(fd, wait: false, path: entryPath)
+                    if free { try promoteDeferred(rootFD: rootFD, rootPath: rootPath, stagingFD: fd, stagingPath: entryPath) }
+                } catch {
+                    FileIO.close(fd)
+                    throw error
+                }
                 FileIO.close(fd)
                 if free { try FileIO.removeTree(tmpFD, entry.name, path: entryPath) }
             } else {
@@ -129,6 +147,33 @@ public final class LocalObjectStore: ObjectStore {
             throw error
         }
         return (name, fd)
+    }
+
+    /// Moves the deferred objects (`p-<64 hex>-<n>`) of a staging directory into place: each one whose content
+    /// hashes to its name is synced and renamed; then the fan-out directories that received names are synced.
+    /// A file that does not re-hash (a power loss cut it short) is left to be removed with its directory.
+    static func promoteDeferred(rootFD: Int32, rootPath: String, stagingFD: Int32, stagingPath: String) throws {
+        var dirs = Set<Int>()
+        for entry in try FileIO.listDirectory(stagingFD, ".", path: stagingPath) where entry.name.hasPrefix("p-") {
+            let parts = entry.name.split(separator: "-")
+            guard parts.count == 3, let hash = ObjectHash(hex: String(parts[1])) else { continue }
+            let path = stagingPath + "/" + entry.name
+            let fd = try FileIO.openAt(stagingFD, entry.name, O_RDONLY, path: path)
+            defer { FileIO.close(fd) }
+            let size = Int(try FileIO.fstat(fd, path: path).st_size)
+            let bytes = try readArray(fd, offset: 0, length: size, path: path)
+            guard ObjectHash.of(bytes) == hash else { continue }
+            try FileIO.fdatasync(fd, path: path)
+            let rel = relativePath(hash)
+            try FileIO.renameAt(stagingFD, entry.name, rootFD, rel, path: rootPath + "/" + rel)
+            dirs.insert(Int(hash.w0 >> 56))
+        }
+        for dir in dirs.sorted() {
+            let name = fanOutName(dir)
+            let fd = try FileIO.openAt(rootFD, name, O_RDONLY | O_DIRECTORY, path: rootPath + "/" + name)
+            defer { FileIO.close(fd) }
+            try FileIO.fsync(fd, path: rootPath + "/" + name)
+        }
     }
 
     static func fanOutName(_ i: Int) -> String {
@@ -182,6 +227,10 @@ public final class LocalObjectStore: ObjectStore {
 
     public func size(_ hash: ObjectHash) throws -> Int64 {
         let rel = Self.relativePath(hash)
+        if let name = pending.withLock({ $0[hash] }),
+           let st = try FileIO.statAt(stagingFD, name, path: stagingDisplayPath(name)) {
+            return Int64(st.st_size)
+        }
         guard let st = try FileIO.statAt(rootFD, rel, path: displayPath(rel)) else {
             throw PFSError.notFound("object \(hash) is not in the store at \(rootPath)")
         }
@@ -190,6 +239,10 @@ public final class LocalObjectStore: ObjectStore {
 
     public func makeBatch() -> ObjectBatch {
         LocalObjectBatch(store: self)
+    }
+
+    public func makeDeferredBatch() -> ObjectBatch {
+        LocalObjectBatch(store: self, deferred: true)
     }
 
     public func delete(_ hash: ObjectHash) throws {
@@ -219,15 +272,21 @@ public final class LocalObjectStore: ObjectStore {
 
     // MARK: Helpers
 
-    private func openObject(_ hash: ObjectHash, _ rel: String) throws -> Int32 {
+    /// Opens an object for reading: under its final name or, if it is a deferred object not renamed yet, its temp.
+    func openObject(_ hash: ObjectHash, _ rel: String) throws -> Int32 {
         do {
             return try FileIO.openAt(rootFD, rel, O_RDONLY, path: displayPath(rel))
         } catch let error as PFSError where error.code == .notFound {
+            if let name = pending.withLock({ $0[hash] }) {
+                if let fd = try? FileIO.openAt(stagingFD, name, O_RDONLY, path: stagingDisplayPath(name)) { return fd }
+                // Renamed into place meanwhile.
+                if let fd = try? FileIO.openAt(rootFD, rel, O_RDONLY, path: displayPath(rel)) { return fd }
+            }
             throw PFSError(.notFound, "object \(hash) is not in the store at \(rootPath)", cause: error)
         }
     }
 
-    private static func readArray(_ fd: Int32, offset: Int, length: Int, path: String) throws -> [UInt8] {
+    static func readArray(_ fd: Int32, offset: Int, length: Int, path: String) throws -> [UInt8] {
         guard length > 0 else { return [] }
         return try [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
             count = 0

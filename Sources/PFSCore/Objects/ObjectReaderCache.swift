@@ -83,13 +83,7 @@ final class ObjectReaderCache: Sendable {
 extension LocalObjectStore {
     public func read(_ hash: ObjectHash, offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let rel = Self.relativePath(hash)
-        return try readers.with(hash, open: {
-            do {
-                return try FileIO.openAt(rootFD, rel, O_RDONLY, path: displayPath(rel))
-            } catch let e as PFSError where e.code == .notFound {
-                throw PFSError(.notFound, "object \(hash) is not in the store at \(rootPath)", cause: e)
-            }
-        }) { fd in
+        return try readers.with(hash, open: { try openObject(hash, rel) }) { fd in
             try FileIO.preadFully(fd, buffer.baseAddress, buffer.count, offset: Int64(offset), path: displayPath(rel))
         }
     }

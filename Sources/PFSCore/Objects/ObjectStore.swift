@@ -14,6 +14,11 @@ public protocol ObjectStore: AnyObject, Sendable {
     func size(_ hash: ObjectHash) throws -> Int64
     /// A new batch for writing objects; nothing it stages is visible until `commit()`.
     func makeBatch() -> ObjectBatch
+    /// A batch whose objects are readable (`read`, `size`; not `contains`, so dedup never trusts them) as soon
+    /// as `put` returns, and survive a crash of the process without a `commit()`: they are made durable and
+    /// moved into place by `commit()` or, after a crash, when the store is opened again. `abort()` does nothing
+    /// (what a failed write left becomes an orphan for GC). The mount's closed files go here.
+    func makeDeferredBatch() -> ObjectBatch
     /// Removes an object (GC only); `.notFound` if missing.
     func delete(_ hash: ObjectHash) throws
     /// Every stored object (hash, size, mtime). Used by GC and fsck. Skips temp files.

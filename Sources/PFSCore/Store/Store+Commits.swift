@@ -133,6 +133,8 @@ extension Store {
                 throw PFSError(.internal, "open commit \(c.id) has no working tree; restart the daemon to restore it")
             }
             let parent = tree.baseRoot
+            // Objects of files closed through the mount first: the tree written next refers to them.
+            try deferredObjects.commit()
             let written = try writeTree(tree)
             // No change: the parent's tree again or, without a parent, an empty tree (e.g. a directory made and
             // removed again).

@@ -86,6 +86,8 @@ extension Store {
     /// changes) exists and (with `verify`) re-hashes to its name; also checks the commit graph and branch heads.
     /// A missing or damaged tree is reported with the path that reaches it, and the check goes on with the rest.
     public func fsck(verify: Bool = true) throws -> FsckReport {
+        // Open commits may refer to deferred objects: move them into place so they are checked like the rest.
+        try writing { try deferredObjects.commit() }
         var problems: [FsckProblem] = []
         var seen = Set<ObjectHash>()
         var objectsChecked = 0

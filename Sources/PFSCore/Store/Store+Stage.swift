@@ -15,8 +15,12 @@ extension Store {
     /// (parent = the branch head; the branch is created if missing). Returns the open commit's id.
     /// The ops are validated against the live tree and persisted in one transaction: either all apply or
     /// none. This is how the mount writes: each mutating filesystem operation becomes staged ops.
+    ///
+    /// With `durable: false` (the mount's default) the log entry survives a crash of the daemon at once and a
+    /// power loss once `syncStaged()` or the commit's finish ran; objects the ops reference must be in
+    /// `deferredObjects` or stored. With `durable: true` they are synced first and the log entry too.
     @discardableResult
-    public func stage(repo: String, branch: String, ops: [StagedOp]) throws -> StageResult {
+    public func stage(repo: String, branch: String, ops: [StagedOp], durable: Bool = false) throws -> StageResult {
         try Names.validateBranch(branch)
         return try locked {
             let open: CommitRow? = try meta.read { db in
@@ -40,8 +44,13 @@ extension Store {
             do {
                 // All or nothing: a refused op or a failed log write leaves the working tree as it was.
                 let now = Self.nowNs()
+                if durable { try deferredObjects.commit() }
                 try tree.apply(ops, now: now) {
-                    try meta.write { db in try MetadataStore.appendStagedOps(db, repo, commit.id, ops, nowNs: now) }
+                    if durable {
+                        try meta.write { db in try MetadataStore.appendStagedOps(db, repo, commit.id, ops, nowNs: now) }
+                    } else {
+                        try meta.writeUnsynced { db in try MetadataStore.appendStagedOps(db, repo, commit.id, ops, nowNs: now) }
+                    }
                 }
             } catch {
                 if open == nil {
@@ -55,6 +64,15 @@ extension Store {
                 throw error
             }
             return StageResult(commit: commit.id, opened: open == nil)
+        }
+    }
+
+    /// Makes everything staged so far durable against power loss: the deferred objects, then the op logs
+    /// (`fsync()` of a file in the mount).
+    public func syncStaged() throws {
+        try writing {
+            try deferredObjects.commit()
+            try meta.syncWAL()
         }
     }
 

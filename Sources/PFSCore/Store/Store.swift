@@ -15,6 +15,10 @@ public final class Store: Sendable {
     public let objects: any ObjectStore
     public let trees: TreeStore
     public let meta: MetadataStore
+    /// Where the mount's closed files store their objects: readable at once, made durable (in one sync for
+    /// thousands of files) by the finish of the commit that references them, `syncStaged()`, or after a crash
+    /// when the store is opened again (docs/storage.md, "Durability steps").
+    public let deferredObjects: any ObjectBatch
     let logger: Logger
     let writeLock = NSLock()
     let openTrees = Mutex<[String: WorkingTree]>([:])
@@ -31,6 +35,7 @@ public final class Store: Sendable {
         try Self.makePrivateDirectory(dataDir)
         self.objects = try LocalObjectStore(directory: dataDir.appendingPathComponent("objects"))
         self.trees = TreeStore(objects: objects)
+        self.deferredObjects = objects.makeDeferredBatch()
         self.meta = try MetadataStore(path: dataDir.appendingPathComponent("metadata.db").path)
         try restoreOpenCommits()
     }
@@ -72,11 +77,40 @@ public final class Store: Sendable {
 
     /// Applies an open commit's op log to `tree`, each op at the time it was first applied at (so directories
     /// get back the same mtimes). Returns the number of ops.
+    ///
+    /// A put whose objects are missing is skipped: only a power loss does that, to a file closed through the
+    /// mount whose objects were not synced yet (its log entry became durable with a later transaction). Once one
+    /// op was skipped, later ops that no longer apply (a rename of that file) are skipped too. Both are logged.
     @discardableResult
     func replayStagedOps(of c: CommitRow, into tree: WorkingTree) throws -> Int {
         let ops = try meta.read { try MetadataStore.stagedOps($0, c.repo, c.id) }
-        for (op, now) in ops { try tree.apply(op, now: now != 0 ? now : Self.nowNs()) }
+        var skipped = 0
+        for (op, now) in ops {
+            if case .put(let path, let entry) = op, let missing = missingObject(of: entry, path: path) {
+                skipped += 1
+                logger.warning("dropped a staged file whose content did not survive a power loss",
+                               metadata: ["repo": "\(c.repo)", "commit": "\(c.id)", "path": "\(path)", "object": "\(missing)"])
+                continue
+            }
+            do {
+                try tree.apply(op, now: now != 0 ? now : Self.nowNs())
+            } catch where skipped > 0 {
+                logger.warning("dropped a staged op that depended on a dropped file",
+                               metadata: ["repo": "\(c.repo)", "commit": "\(c.id)", "error": "\(error)"])
+            }
+        }
         return ops.count
+    }
+
+    /// The first object a staged entry needs that the store does not hold (nil: all there).
+    private func missingObject(of entry: TreeEntry, path: String) -> ObjectHash? {
+        guard entry.kind == .file else { return nil }
+        if let chunks = entry.chunks {
+            return chunks.first { !objects.contains($0.hash) }?.hash
+        }
+        guard entry.size > 0 else { return nil }
+        guard objects.contains(entry.hash), let content = try? trees.content(of: entry) else { return entry.hash }
+        return content.chunks.first { !objects.contains($0.hash) }?.hash
     }
 
     func parentRoot(of c: CommitRow) throws -> ObjectHash? {
