@@ -20,7 +20,7 @@ final class GPUProbeTests: XCTestCase {
         for n in names {
             let url = dir.appendingPathComponent(n)
             try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         }
     }
 

