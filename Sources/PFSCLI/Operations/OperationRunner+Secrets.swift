@@ -22,7 +22,7 @@ extension OperationRunner {
                 data = try SecretFile.literals(request.literals)
             }
             let info = try await client.createSecret(name: name!, data: data, overwrite: request.overwrite)
-            try emit(info) { "secret \($0.name) stored: \($0.keys.count) key\($0.keys.count == 1 ? "" : "s") (\($0.keys.joined(separator: ", ")))\n" }
+            try emitJSONOnly(info)
 
         case .listSecrets:
             let secrets = try await client.listSecrets()
