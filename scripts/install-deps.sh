@@ -2,7 +2,7 @@
 # Installs the Debian packages pfs needs to build and run (idempotent; quiet when all are present).
 set -euo pipefail
 pkgs=(libsqlite3-dev libfuse3-dev fuse3 pkg-config bubblewrap)
-if [ "${1:-}" = "--test" ]; then pkgs+=(python3-venv curl git rsync); fi
+if [ "${1:-}" = "--test" ]; then pkgs+=(python3-venv curl git rsync fio util-linux); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -36,18 +36,24 @@ public final class MountService: Service, @unchecked Sendable {
         self.onMounted = onMounted
     }
 
-    /// A dead mount left by a killed daemon answers ENOTCONN: detach it so we can mount again.
+    /// A dead mount left by a killed daemon answers ENOTCONN: detach it so we can mount again. Probed with
+    /// statvfs, which always reaches the filesystem: lstat of a dead mount's root can succeed from the kernel's
+    /// attribute cache, and the new mount was then stacked over the dead one (found by scripts/torture).
+    /// Repeats while dead mounts remain (older versions could leave several stacked).
     public static func recoverStaleMount(_ path: String, logger: Logger) {
-        var st = Glibc.stat()
-        if lstat(path, &st) == 0 { return }
-        guard errno == ENOTCONN || errno == EIO else { return }
-        logger.notice("recovering a stale mount left by a previous daemon", metadata: ["mountpoint": "\(path)"])
-        if getuid() == 0, umount2(path, Int32(MNT_DETACH)) == 0 { return }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-        p.arguments = ["-u", "-z", path]
-        try? p.run()
-        p.waitUntilExit()
+        for _ in 0..<16 {
+            var sfs = Glibc.statvfs()
+            if statvfs(path, &sfs) == 0 { return }
+            guard errno == ENOTCONN || errno == EIO else { return }
+            logger.notice("recovering a stale mount left by a previous daemon", metadata: ["mountpoint": "\(path)"])
+            if getuid() == 0, umount2(path, Int32(MNT_DETACH)) == 0 { continue }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+            p.arguments = ["-u", "-z", path]
+            try? p.run()
+            p.waitUntilExit()
+            if p.terminationStatus != 0 { return }
+        }
     }
 
     public func run() async throws {
