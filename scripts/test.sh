@@ -19,6 +19,7 @@ rm -f "$log"
 if [ -n "$summary" ]; then echo "tests: $((executed - failures)) passed, $failures failed"; fi
 # Reliability: kill -9 torture of the built binaries (docs/reliability.md), short mode.
 ./scripts/torture --short --bin "$(swift build --show-bin-path)" || status=1
+./scripts/torture --short --power-loss --bin "$(swift build --show-bin-path)" || status=1
 # A FUSE mount left behind by a test is a failure even when the tests passed.
 if grep -E ' fuse\.pfs ' /proc/mounts | grep -q 'pfs-e2e-'; then
   echo "a test left a pfs FUSE mount behind:" >&2
