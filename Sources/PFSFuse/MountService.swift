@@ -36,18 +36,80 @@ public final class MountService: Service, @unchecked Sendable {
         self.onMounted = onMounted
     }
 
-    /// A dead mount left by a killed daemon answers ENOTCONN: detach it so we can mount again.
+    /// A dead mount left by a killed daemon answers ENOTCONN: detach it so we can mount again. Probed with
+    /// statvfs, which always reaches the filesystem: lstat of a dead mount's root can succeed from the kernel's
+    /// attribute cache, and the new mount was then stacked over the dead one (found by scripts/torture).
+    /// Repeats while dead mounts remain (older versions could leave several stacked).
+    ///
+    /// A killed daemon whose own thread was waiting on its own mount never fully exits (that thread waits in the
+    /// kernel for an answer only the dead daemon could give), so its connection is never closed and every probe
+    /// of the mount would hang. A probe that does not answer in 3 s on a `fuse.pfs` mount is therefore aborted
+    /// through the FUSE control filesystem (/sys/fs/fuse/connections/N/abort), which releases the stuck process
+    /// too, and then detached (found by scripts/torture: a restart hung for good).
     public static func recoverStaleMount(_ path: String, logger: Logger) {
-        var st = Glibc.stat()
-        if lstat(path, &st) == 0 { return }
-        guard errno == ENOTCONN || errno == EIO else { return }
-        logger.notice("recovering a stale mount left by a previous daemon", metadata: ["mountpoint": "\(path)"])
-        if getuid() == 0, umount2(path, Int32(MNT_DETACH)) == 0 { return }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-        p.arguments = ["-u", "-z", path]
-        try? p.run()
-        p.waitUntilExit()
+        for _ in 0..<16 {
+            switch probe(path, timeout: 3) {
+            case 0: return
+            case ENOTCONN, EIO: break
+            case ETIMEDOUT:
+                guard let conn = pfsConnection(at: path) else { return }
+                logger.warning("the mount left by a previous daemon does not answer; aborting its FUSE connection",
+                               metadata: ["mountpoint": "\(path)", "connection": "\(conn)"])
+                guard abortConnection(conn) else {
+                    logger.error("cannot abort the stale FUSE connection; run `umount -l \(path)` (as root) or reboot",
+                                 metadata: ["mountpoint": "\(path)"])
+                    return
+                }
+            default: return
+            }
+            logger.notice("recovering a stale mount left by a previous daemon", metadata: ["mountpoint": "\(path)"])
+            if getuid() == 0, umount2(path, Int32(MNT_DETACH)) == 0 { continue }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+            p.arguments = ["-u", "-z", path]
+            try? p.run()
+            p.waitUntilExit()
+            if p.terminationStatus != 0 { return }
+        }
+    }
+
+    /// statvfs on a thread of its own: 0, the errno, or ETIMEDOUT when it does not return in `timeout` seconds
+    /// (the thread then stays blocked until the connection is aborted).
+    static func probe(_ path: String, timeout: Double) -> Int32 {
+        final class Box: @unchecked Sendable { var result: Int32 = ETIMEDOUT }
+        let box = Box(), done = DispatchSemaphore(value: 0)
+        let t = Thread {
+            var sfs = Glibc.statvfs()
+            box.result = statvfs(path, &sfs) == 0 ? 0 : errno
+            done.signal()
+        }
+        t.start()
+        return done.wait(timeout: .now() + timeout) == .timedOut ? ETIMEDOUT : box.result
+    }
+
+    /// The FUSE connection number (the device minor) of the topmost `fuse.pfs` mount at `path`.
+    static func pfsConnection(at path: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        var found: String?
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ").map(String.init)
+            guard f.count > 8, let dash = f.firstIndex(of: "-"), dash + 1 < f.count else { continue }
+            let mountpoint = f[4].replacingOccurrences(of: "\\040", with: " ")
+            if mountpoint == path, f[dash + 1] == "fuse.pfs", let minor = f[2].split(separator: ":").last { found = String(minor) }
+        }
+        return found
+    }
+
+    /// Writes to the connection's abort file, mounting the FUSE control filesystem first if needed (root only).
+    static func abortConnection(_ conn: String) -> Bool {
+        let dir = "/sys/fs/fuse/connections"
+        if access("\(dir)/\(conn)/abort", W_OK) != 0, getuid() == 0 {
+            _ = mount("fusectl", dir, "fusectl", 0, nil)
+        }
+        let fd = open("\(dir)/\(conn)/abort", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "1", 1) == 1
     }
 
     public func run() async throws {

@@ -53,6 +53,17 @@ final class OpenFile: @unchecked Sendable {
 
     deinit { closeSpool() }
 
+    /// Forgets writes that could not be stored once the last handle is gone (its flush failed, e.g. ENOSPC, and
+    /// close() told the writer): the spool's disk space comes back and the file shows its last stored state.
+    /// Kept instead, a full disk stayed full for good, and not even `rm` could free it (found by ReliabilityTests).
+    func discardUnstored() {
+        lock.withLock {
+            closeSpool()
+            dirty = false
+            size = base.size
+        }
+    }
+
     private func closeSpool() {
         switch spool {
         case .tail(let fd), .full(let fd): close(fd)

@@ -640,9 +640,18 @@ public final class PFSFileSystem: @unchecked Sendable {
     }
 
     private func release(file f: OpenFile, _ r: String, _ b: String) {
-        lock.withLock {
+        let discarded = lock.withLock { () -> Bool in
             f.handles -= 1
-            if f.handles == 0, openFiles[f.key] === f, !f.dirty { openFiles[f.key] = nil }
+            guard f.handles == 0, openFiles[f.key] === f else { return false }
+            openFiles[f.key] = nil
+            return f.lock.withLock { f.dirty && !f.unlinked }
+        }
+        if discarded {
+            logger.warning("discarded writes that could not be stored (the writer's close() reported the error)",
+                           metadata: ["repo": "\(r)", "branch": "\(b)", "file": "\(f.key)"])
+            f.discardUnstored()
+            // The kernel still caches the size the writes reached.
+            if let ino = inodes.existingIno(f.key) { invalidateInode?(ino) }
         }
         released(r, b)
     }

@@ -76,6 +76,9 @@ final class Harness {
 
     var daemonIsRunning: Bool { daemon?.isRunning ?? false }
 
+    /// The running daemon's process id.
+    var daemonPID: Int32? { daemon.map { $0.processIdentifier } }
+
     var daemonLogText: String { (try? String(contentsOf: daemonLog, encoding: .utf8)) ?? "" }
 
     /// Stops the daemon with `signal` and waits for it to exit.

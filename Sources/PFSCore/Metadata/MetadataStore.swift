@@ -9,13 +9,14 @@ public final class MetadataStore: Sendable {
 
     public init(path: String) throws {
         var config = Configuration()
-        config.prepareDatabase { db in
-            // FULL: a finished commit survives power loss, not only a crash of the daemon.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         config.busyMode = .timeout(10)
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // FULL: a finished commit survives power loss, not only a crash of the daemon. Set on the writer
+            // after the pool exists: DatabasePool switches its writer to WAL with synchronous=NORMAL after
+            // `prepareDatabase` has run, which left every transaction since the last checkpoint unsynced (found
+            // by `scripts/torture --power-loss`: a power cut lost every repo and commit).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw Self.map(error, "opening the metadata database \(path)")

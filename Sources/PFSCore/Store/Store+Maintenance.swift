@@ -118,6 +118,10 @@ extension Store {
                 roots.append(root)
             } else {
                 guard let tree = openTree(c.repo, c.id) else {
+                    // A pipeline's output commit gets its working tree when its job starts (`prepareOutputCommit`);
+                    // until then it holds nothing but its parent, which is checked as a commit of its own. Not
+                    // damage: scripts/torture found fsck reporting every queued job's output commit.
+                    if c.origin == .auto { continue }
                     problems.append(FsckProblem(object: c.id, problem: "open commit has no working tree", referencedBy: commit))
                     continue
                 }

@@ -35,6 +35,19 @@ public struct BubblewrapRunner: Runner {
         throw PFSError.invalid("image \"\(Names.printable(image))\" is not available to the host sandbox runner; use image \"host\", or, if the commands it runs exist on this machine, map it with `pfs image alias \(image) host`")
     }
 
+    /// Whether `path` exists, without asking a filesystem mounted at it. The hidden paths include the daemon's own
+    /// mount point, and a stat of it from the daemon that is in flight when the daemon is killed never returns: the
+    /// process can then never exit, and its FUSE connection stays open (found by scripts/torture).
+    static func exists(_ path: String) -> Bool {
+        if let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8),
+           text.split(separator: "\n").contains(where: { line in
+               line.split(separator: " ").dropFirst(4).first.map { $0.replacingOccurrences(of: "\\040", with: " ") } == path
+           }) {
+            return true
+        }
+        return FileManager.default.fileExists(atPath: path)
+    }
+
     /// The bwrap command line for an invocation (exposed for tests).
     public func arguments(_ w: WorkerInvocation) -> [String] {
         // A fresh root: every top-level directory of the host bound read-only (so /pfs can exist even though
@@ -59,7 +72,7 @@ public struct BubblewrapRunner: Runner {
         a += ["--proc", "/proc", "--tmpfs", "/run"]
         // Driver files the host root does not show (the persistence daemon's socket under /run).
         for f in w.driverFiles where f.hasPrefix("/run/") { a += ["--bind-try", f, f] }
-        for h in w.hidden where FileManager.default.fileExists(atPath: h) { a += ["--tmpfs", h, "--remount-ro", h] }
+        for h in w.hidden where Self.exists(h) { a += ["--tmpfs", h, "--remount-ro", h] }
         a += ["--bind", w.scratch, "/tmp", "--tmpfs", "/pfs"]
         for m in w.mounts {
             a += ["--dir", m.target, m.readOnly ? "--ro-bind" : "--bind", m.source, m.target]

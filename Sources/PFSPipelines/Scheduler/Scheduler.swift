@@ -234,6 +234,11 @@ public final class Scheduler: Service, @unchecked Sendable {
             info.reason = (error as? PFSError)?.message ?? "\(error)"
             log("job failed: \(info.reason)")
         }
+        // The job's outcome is recorded before its output commit finishes: `wait commit` returns once the commit
+        // set is finished and must then see the job done (scripts/torture saw it still "running"). A crash in
+        // between leaves the output commit open, so the job resumes on restart and records its outcome again.
+        info.finished = Date()
+        save(info, seq: seq)
         // The output commit always finishes, so the commit set completes and `wait commit` returns.
         do {
             if (try? store.resolveCommit(repo: p.name, ref: commit.id))?.state == .open {
@@ -244,9 +249,10 @@ public final class Scheduler: Service, @unchecked Sendable {
             }
         } catch {
             logger.error("could not finish output commit", metadata: ["pipeline": "\(p.name)", "commit": "\(commit.id)", "error": "\(error)"])
+            info.state = .failure
+            info.reason = "could not finish the output commit: \((error as? PFSError)?.message ?? "\(error)")"
+            save(info, seq: seq)
         }
-        info.finished = Date()
-        save(info, seq: seq)
         log("job \(info.state.rawValue): \(info.processed) processed, \(info.skipped) skipped, \(info.failed) failed, \(info.recovered) recovered")
     }
 
