@@ -19,8 +19,10 @@ final class ReliabilityTests: XCTestCase {
     }
 
     override func tearDown() {
-        h?.cleanup()
+        // The daemon first, then the tmpfs under it, then the directories (which a mounted tmpfs would keep).
+        h?.stop()
         for m in mounted.reversed() { _ = try? Harness.collect(Self.process("/bin/umount", ["-l", m]), stdin: nil) }
+        h?.cleanup()
         if let h { XCTAssertFalse(Harness.isMounted(h.mnt.path), "the test left its mount behind") }
     }
 
