@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(libsqlite3-dev libfuse3-dev fuse3 pkg-config bubblewrap crun)
 if [ "${1:-}" = "--test" ]; then pkgs+=(python3-venv curl git rsync); fi
-if [ "${1:-}" = "--test" ]; then pkgs+=(busybox-static); fi  # container tests build their images from it
+if [ "${1:-}" = "--test" ]; then pkgs+=(busybox-static podman); fi  # container tests: images built from busybox, the podman runner
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
