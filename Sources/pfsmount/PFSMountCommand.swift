@@ -50,7 +50,7 @@ struct PFSMountCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-pipelines"), help: "Do not run pipelines (no scheduler, no worker views).")
     var noPipelines = false
 
-    @Option(help: "The container runner for imported images: oci (crun, the default) or none.")
+    @Option(help: "The container runner for non-host images: oci (crun, images from `pfs image import`; the default), podman (images from podman's store) or none.")
     var runner: String = "oci"
 
     @Flag(help: "Print a line 'ready' on stdout once the API is being served (for scripts and tests).")
@@ -97,10 +97,11 @@ struct PFSMountCommand: AsyncParsableCommand {
             let engine: (any Runner)?
             switch self.runner {
             case "oci", "crun": engine = OCIRunner(images: images)
+            case "podman": engine = PodmanRunner()
             case "none": engine = nil
-            default: throw ValidationError("unknown --runner \(self.runner); use oci (crun) or none")
+            default: throw ValidationError("unknown --runner \(self.runner); use oci (crun), podman or none")
             }
-            let runner = DispatchRunner(host: host, engine: engine, images: images)
+            let runner = DispatchRunner(host: host, engine: engine, images: images, engineHasImages: self.runner == "podman")
             let pipelinesOn = !noPipelines && (try? host.validate(image: nil)) != nil
                 && access("/dev/fuse", R_OK | W_OK) == 0
             if !noPipelines && !pipelinesOn {

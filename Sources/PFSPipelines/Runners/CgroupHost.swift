@@ -130,6 +130,18 @@ public struct CgroupHost: Sendable {
         return dirs.isEmpty ? nil : group
     }
 
+    /// The command prefix that joins the datum's cgroups and, on a hybrid host, hides the empty cgroup2 mount
+    /// crun refuses to run beside (in a mount namespace of the wrapper's own), then execs the runtime.
+    public func wrapper(group: CgroupGroup?) -> [String] {
+        var steps: [String] = []
+        if let group { steps.append(group.joinScript) }
+        if layout == .hybrid { steps.append("{ umount /sys/fs/cgroup/unified 2>/dev/null || true; }") }
+        guard !steps.isEmpty else { return [] }
+        let script = steps.joined(separator: " && ") + " && exec \"$@\""
+        if layout == .hybrid { return ["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh"] }
+        return ["/bin/sh", "-c", script, "sh"]
+    }
+
     static func set(_ value: String, _ file: String) throws {
         guard write(value, to: file) else { throw PFSError.syscall("write", path: file, errno: errno) }
     }

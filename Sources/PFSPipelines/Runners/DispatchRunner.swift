@@ -2,18 +2,22 @@ import Foundation
 import PFSCore
 
 /// The daemon's runner: host images (`host`, no image, aliases of host) go to the bubblewrap sandbox, imported
-/// images to the container engine chosen with `pfsmount --runner` (crun by default).
+/// images to the container engine chosen with `pfsmount --runner` (crun by default). An engine with a store of
+/// its own (podman) runs every image that is not a host image.
 public struct DispatchRunner: Runner {
     public let host: BubblewrapRunner
     /// Runs imported images; nil: this daemon runs host images only.
     public let engine: (any Runner)?
     public let images: ImageRegistry
+    /// The engine resolves images itself (podman's store) rather than through `pfs image import`.
+    public let engineHasImages: Bool
 
-    public init(host: BubblewrapRunner, engine: (any Runner)?, images: ImageRegistry) {
-        self.host = host; self.engine = engine; self.images = images
+    public init(host: BubblewrapRunner, engine: (any Runner)?, images: ImageRegistry, engineHasImages: Bool = false) {
+        self.host = host; self.engine = engine; self.images = images; self.engineHasImages = engineHasImages
     }
 
     func pick(_ image: String?) throws -> any Runner {
+        if engineHasImages, let engine, (try? host.checkImage(image)) == nil { return engine }
         if images.imported(image) != nil {
             guard let engine else {
                 throw PFSError.precondition("image \"\(Names.printable(image ?? ""))\" is an imported image and this daemon has no container runner; restart pfsmount with `--runner oci` (needs crun) or `--runner podman`")

@@ -65,15 +65,5 @@ public struct OCIRunner: Runner {
         return r
     }
 
-    /// Joins the datum's cgroups, and on a hybrid host hides the empty cgroup2 mount crun refuses to run beside
-    /// (in a mount namespace of the wrapper's own), then execs the rest.
-    func wrapper(group: CgroupGroup?) -> [String] {
-        var steps: [String] = []
-        if let group { steps.append(group.joinScript) }
-        if cgroups.layout == .hybrid { steps.append("{ umount /sys/fs/cgroup/unified 2>/dev/null || true; }") }
-        guard !steps.isEmpty else { return [] }
-        let script = steps.joined(separator: " && ") + " && exec \"$@\""
-        if cgroups.layout == .hybrid { return ["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh"] }
-        return ["/bin/sh", "-c", script, "sh"]
-    }
+    func wrapper(group: CgroupGroup?) -> [String] { cgroups.wrapper(group: group) }
 }
