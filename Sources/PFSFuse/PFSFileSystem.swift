@@ -625,6 +625,8 @@ public final class PFSFileSystem: @unchecked Sendable {
             if let f = openFiles[k] { f.handles += 1; activityLocked(r, b).handles += 1; return f }
             return nil
         }) { return f }
+        // A pipeline's output branch is written by its jobs only (the write would join a job's open commit).
+        do { try store.checkUserWrite(repo: r, ref: b) } catch { throw FSError(error) }
         let view = try branchView(r, b)
         guard let e = try view.entry(p) else { throw FSError.notFound }
         guard e.kind == .file else { throw FSError(e.kind == .dir ? EISDIR : EINVAL) }

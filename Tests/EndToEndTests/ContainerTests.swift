@@ -109,7 +109,7 @@ class ContainerTests: CLITestCase {
         // A spec naming an image that is neither imported nor aliased: refused at creation, with the fix.
         try quiet(["create", "repo", "data"])
         try local("p.json", #"{"pipeline": {"name": "p"}, "transform": {"image": "ubuntu:22.04", "cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}"#)
-        try fails(["create", "pipeline", "-f", "p.json"], status: 3, mentions: ["ubuntu:22.04", "pfs image import ubuntu:22.04 PATH", "pfs image alias ubuntu:22.04 host"])
+        try fails(["create", "pipeline", "-f", "p.json"], status: 2, mentions: ["ubuntu:22.04", "pfs image import ubuntu:22.04 PATH", "pfs image alias ubuntu:22.04 host"])
         // An alias of an imported image, then deleting: refused while a pipeline uses the image.
         try quiet(["image", "alias", "ubuntu:22.04", "bb"])
         try quiet(["create", "pipeline", "-f", "p.json"])

@@ -301,6 +301,54 @@ final class PipelineTests: CLITestCase {
         XCTAssertTrue(outputs.contains("/f0008-v0008"))
     }
 
+    /// Incrementality at 10,000 files (fast enough for CI: 100 directory datums of 100 files): adding one file
+    /// reruns only its datum; changing one reruns it and its old output is gone; deleting a file or a whole
+    /// datum takes its outputs with it; everything else is skipped and carried over.
+    func testIncrementalRunsOverTenThousandFiles() throws {
+        let dir = h.work.appendingPathComponent("tenk")
+        for d in 0..<100 {
+            let sub = dir.appendingPathComponent(String(format: "d%02d", d))
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            for f in 0..<100 { try Data("v".utf8).write(to: sub.appendingPathComponent(String(format: "f%03d", f))) }
+        }
+        try quiet(["create", "repo", "tenk"])
+        try quiet(["put", "file", "tenk@master:/", "-r", "-f", "tenk/."])
+        // One process per datum (a copy of its directory), so the first job stays fast.
+        try local("tenk.json", """
+            {"pipeline": {"name": "tenkout"},
+             "transform": {"cmd": ["cp", "-r", "/pfs/tenk/.", "/pfs/out/"]},
+             "parallelism_spec": {"constant": 4},
+             "input": {"pfs": {"repo": "tenk", "glob": "/*"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "tenk.json"])
+        var id = try commitID("tenk")
+        try wait("tenk@\(id)")
+        XCTAssertEqual(counts(try job("tenkout", id)), [100, 0, 0, 100])
+        XCTAssertEqual(try glob("tenkout@master:/*/*").count, 10_000)
+
+        func step(_ change: [String], expect: [Int], outputs: Int, line: UInt = #line) throws -> Set<String> {
+            try quiet(change, stdin: change[0] == "put" ? Data("changed".utf8) : nil, line: line)
+            id = try commitID("tenk")
+            try wait("tenk@\(id)", line: line)
+            XCTAssertEqual(counts(try job("tenkout", id)), expect, "after \(change.joined(separator: " "))", line: line)
+            let all = Set(try glob("tenkout@master:/*/*"))
+            XCTAssertEqual(all.count, outputs, "after \(change.joined(separator: " "))", line: line)
+            return all
+        }
+        var all = try step(["put", "file", "tenk@master:/d07/new"], expect: [1, 99, 0, 100], outputs: 10_001)
+        XCTAssertTrue(all.contains("/d07/new"))
+        let ran = try datums("tenkout", id).filter { $0["state"] as? String == "success" }
+        XCTAssertEqual(ran.map(files), [["tenk:/d07"]], "only the datum with the new file ran")
+        _ = try step(["put", "file", "tenk@master:/d42/f005"], expect: [1, 99, 0, 100], outputs: 10_001)
+        XCTAssertEqual(try content("tenkout@master:/d42/f005"), "changed", "the changed file's old output is gone")
+        XCTAssertEqual(try content("tenkout@master:/d42/f004"), "v")
+        all = try step(["delete", "file", "tenk@master:/d42/f006"], expect: [1, 99, 0, 100], outputs: 10_000)
+        XCTAssertFalse(all.contains("/d42/f006"), "the deleted file's output is gone")
+        all = try step(["delete", "file", "-r", "tenk@master:/d99"], expect: [0, 99, 0, 99], outputs: 9_900)
+        XCTAssertFalse(all.contains { $0.hasPrefix("/d99/") }, "the vanished datum's outputs are gone")
+        XCTAssertTrue(all.contains("/d98/f099"))
+    }
+
     /// cross, union and join (`joinOn: "$1"`, camelCase as Pachyderm's examples write it), from one spec
     /// file holding three pipelines.
     func testCrossUnionAndJoinInputs() throws {
@@ -450,6 +498,35 @@ final class PipelineTests: CLITestCase {
 
     /// The command cannot write its input view, cannot see the data directory or the user's mount, and
     /// cannot write anywhere but /pfs/out and /tmp.
+    /// job_timeout: the datum running when it is reached is stopped, datums not started fail without running,
+    /// the job fails saying why, and its output commit still finishes (so `wait commit` returns).
+    func testJobTimeoutStopsTheJob() throws {
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/", "-r", "-f", try {
+            for n in ["a", "b", "c", "d"] { _ = try local("four/\(n)", n) }
+            return "four/."
+        }()])
+        try local("capped.json", """
+            {"pipeline": {"name": "capped"}, "job_timeout": "3s", "datum_tries": 1,
+             "transform": {"cmd": ["sh", "-c", "sleep 2; cp $data /pfs/out/"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """)
+        let t0 = Date()
+        try quiet(["create", "pipeline", "-f", "capped.json"])
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 15, "the job was not cut short")
+        let j = try job("capped", id)
+        XCTAssertEqual(j["state"] as? String, "failure")
+        XCTAssertTrue((j["reason"] as? String ?? "").contains("job_timeout (3.0 s) reached"), "\(j)")
+        XCTAssertEqual(counts(j), [1, 0, 3, 4])
+        let reasons = try datums("capped", id).compactMap { $0["reason"] as? String }.filter { !$0.isEmpty }.sorted()
+        XCTAssertEqual(reasons, ["job_timeout (3.0 s) reached before the datum started",
+                                 "job_timeout (3.0 s) reached before the datum started",
+                                 "stopped: job_timeout (3.0 s) reached"], "\(reasons)")
+        XCTAssertEqual(try glob("capped@master:/*").count, 1)
+    }
+
     func testWorkersAreSandboxed() throws {
         try quiet(["create", "repo", "data"])
         try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("a\n".utf8))
@@ -476,6 +553,105 @@ final class PipelineTests: CLITestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: f), "\(f) was written from the sandbox")
         }
         XCTAssertEqual(try glob("data@master:/*"), ["/a.txt"])
+    }
+
+    /// A pipeline's output branch is written by its jobs only: user writes through the CLI and through the mount
+    /// are refused (exit 4 / EROFS) while the job's commit is open — they would join it — and after it finished.
+    func testOutputBranchesRefuseUserWrites() throws {
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("a\n".utf8))
+        let go = h.work.appendingPathComponent("go")
+        defer { _ = FileManager.default.createFile(atPath: go.path, contents: nil) }
+        // A datum of a file holding "block" waits for the test, so its job's output commit stays open while the
+        // writes are tried.
+        try local("held.json", """
+            {"pipeline": {"name": "held"},
+             "transform": {"cmd": ["sh", "-c", "if grep -q block $data; then while [ ! -e \(go.path) ]; do sleep 0.05; done; fi; cp $data /pfs/out/"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "held.json"])
+        let first = try commitID("data")
+        try wait("data@\(first)")
+        try quiet(["put", "file", "data@master:/b.txt"], stdin: Data("block\n".utf8))
+        let id = try commitID("data")
+        XCTAssertEqual(try commitID("held"), id)
+        let why = ["held@master is an output branch (computed from data@master)", "only the pipeline's jobs write to it",
+                   "pfs delete pipeline held"]
+        func refusedEverywhere(_ when: String, line: UInt = #line) throws {
+            try fails(["put", "file", "held@master:/user.txt"], status: 4, mentions: why, stdin: Data("no".utf8), line: line)
+            try fails(["put-file", "held", "master", "/user.txt", "-f", "user.txt"], status: 4, mentions: why, binary: "pachctl",
+                      line: line)
+            try fails(["put", "file", "held@\(id):/user.txt"], status: 4, mentions: ["output branch"], stdin: Data("no".utf8), line: line)
+            try fails(["delete", "file", "held@master:/a.txt"], status: 4, mentions: why, line: line)
+            try fails(["copy", "file", "data@master:/a.txt", "held@master:/c.txt"], status: 4, mentions: why, line: line)
+            try fails(["start", "commit", "held@master"], status: 4, mentions: why, line: line)
+            for script in ["echo no > $MNT/held/master/user.txt", "touch $MNT/held/master/user.txt", "mkdir $MNT/held/master/dir",
+                           "rm $MNT/held/master/a.txt", "mv $MNT/held/master/a.txt $MNT/held/master/c.txt",
+                           "echo no > $MNT/held/master/a.txt", "echo no >> $MNT/held/master/a.txt"] {
+                let r = try h.sh(script, check: false)
+                XCTAssertNotEqual(r.status, 0, "\(when): `\(script)` succeeded", line: line)
+                XCTAssertTrue(r.stderr.contains("Read-only file system"), "\(when): `\(script)`: \(r.stderr)", line: line)
+            }
+            XCTAssertEqual(try h.sh("cat $MNT/held/master/a.txt").stdout, "a\n", "\(when): reading is unaffected", line: line)
+        }
+        try local("user.txt", "no")
+        try refusedEverywhere("while the job runs")
+        try fails(["finish", "commit", "held@master"], status: 4, mentions: ["output branch"])
+        _ = FileManager.default.createFile(atPath: go.path, contents: nil)
+        try wait("data@\(id)")
+        // The job's commit holds what the jobs wrote and nothing else.
+        XCTAssertEqual(try glob("held@master:/**"), ["/a.txt", "/b.txt"])
+        XCTAssertEqual(try content("held@master:/b.txt"), "block\n")
+        XCTAssertEqual(try h.sh("ls $MNT/held/master").stdout, "a.txt\nb.txt\n")
+        try refusedEverywhere("after the job")
+        XCTAssertEqual(try commitIDs(["list", "commit", "held@master"]), [id, first], "no commit was made on the output branch")
+        // The inputs and the output repo's other branches are ordinary.
+        try quiet(["put", "file", "held@scratch:/mine.txt"], stdin: Data("ok".utf8))
+        try h.sh("echo c > $MNT/data/master/c.txt")
+    }
+
+    /// kill -9 of the daemon in the middle of a job: on restart the job resumes — the datums that had finished are
+    /// kept (not run again), the unfinished one runs, the output commit finishes with every datum's output.
+    func testJobResumesAfterKillWithoutRerunningFinishedDatums() throws {
+        try quiet(["create", "repo", "data"])
+        for n in ["a", "b", "c"] { try quiet(["put", "file", "data@master:/\(n).txt"], stdin: Data("\(n)\n".utf8)) }
+        try quiet(["put", "file", "data@master:/block.txt"], stdin: Data("block\n".utf8))
+        let go = h.work.appendingPathComponent("go")
+        defer { _ = FileManager.default.createFile(atPath: go.path, contents: nil) }
+        try local("resume.json", """
+            {"pipeline": {"name": "resume"},
+             "transform": {"cmd": ["sh", "-c", "if grep -q block $data; then while [ ! -e \(go.path) ]; do sleep 0.05; done; fi; cp $data /pfs/out/"]},
+             "parallelism_spec": {"constant": 4},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "resume.json"])
+        let id = try commitID("data")
+        // Wait until the three other datums are recorded, then crash.
+        let deadline = Date().addingTimeInterval(60)
+        while try datums("resume", id).filter({ $0["state"] as? String == "success" }).count < 3 {
+            guard Date() < deadline else { return XCTFail("the three unblocked datums did not finish: \(try datums("resume", id))") }
+            usleep(50_000)
+        }
+        h.stop(signal: SIGKILL)
+        _ = FileManager.default.createFile(atPath: go.path, contents: nil)
+        // The kernel ends the dead daemon's FUSE connections a moment after the process is gone; the restart
+        // detaches mounts that answer ENOTCONN, so wait for them to say so (at most 10 s).
+        for path in [h.mnt.path, h.dataDir.appendingPathComponent("run/views").path] {
+            let until = Date().addingTimeInterval(10)
+            var st = stat()
+            while Harness.isMounted(path), lstat(path, &st) == 0, Date() < until { usleep(20_000) }
+        }
+        try h.startMounted()
+        try wait("data@\(id)")
+        XCTAssertEqual(counts(try job("resume", id)), [4, 0, 0, 4])
+        XCTAssertEqual(try glob("resume@master:/*"), ["/a.txt", "/b.txt", "/block.txt", "/c.txt"])
+        XCTAssertEqual(try content("resume@master:/block.txt"), "block\n")
+        let logs = try out(["logs", "--pipeline", "resume", "--job", id])
+        XCTAssertTrue(logs.contains("resuming: 3 datum(s) finished before the restart are kept"), logs)
+        // Each finished datum ran once; the blocked one started twice (before the crash and after) and finished once.
+        XCTAssertEqual(occurrences(of: "[pfs] success in", in: logs), 4, logs)
+        XCTAssertEqual(occurrences(of: "[pfs] attempt 1 of", in: logs), 5, logs)
+        XCTAssertEqual(try commitIDs(["list", "commit", "resume@master"]), [id], "the job ran once for its commit set")
     }
 
     // MARK: commit sets

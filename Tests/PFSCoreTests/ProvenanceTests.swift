@@ -3,8 +3,9 @@ import XCTest
 @testable import PFSCore
 
 final class ProvenanceTests: StoreTestCase {
-    private func put(_ store: Store, _ repo: String, _ ref: String, _ path: String, _ text: String) throws -> PutResult {
-        let s = try store.beginPut(repo: repo, ref: ref)
+    private func put(_ store: Store, _ repo: String, _ ref: String, _ path: String, _ text: String,
+                     asPipeline: Bool = false) throws -> PutResult {
+        let s = try store.beginPut(repo: repo, ref: ref, asPipeline: asPipeline)
         try s.putFile(path: path, Array(text.utf8))
         return try s.commit()
     }
@@ -33,8 +34,8 @@ final class ProvenanceTests: StoreTestCase {
 
         for repo in ["out1", "out2"] {
             try store.prepareOutputCommit(repo: repo, id: x)
-            _ = try put(store, repo, x, "/result", "done")
-            try store.finishCommit(repo: repo, ref: x)
+            _ = try put(store, repo, x, "/result", "done", asPipeline: true)
+            try store.finishCommit(repo: repo, ref: x, asPipeline: true)
         }
         let set = try await store.waitCommit(repo: "a", ref: x, timeout: .seconds(5))
         XCTAssertEqual(Set(set.map(\.repo)), ["a", "out1", "out2"])
@@ -73,9 +74,9 @@ final class ProvenanceTests: StoreTestCase {
         // Restarting with both open must work (the second has no tree until its job).
         let reopened = try openStore()
         try reopened.prepareOutputCommit(repo: "out", id: x)
-        try reopened.finishCommit(repo: "out", ref: x)
+        try reopened.finishCommit(repo: "out", ref: x, asPipeline: true)
         try reopened.prepareOutputCommit(repo: "out", id: y)
-        try reopened.finishCommit(repo: "out", ref: y)
+        try reopened.finishCommit(repo: "out", ref: y, asPipeline: true)
         XCTAssertEqual(try reopened.inspectCommit(repo: "out", ref: "master").state, .finished)
     }
 
@@ -96,8 +97,8 @@ final class ProvenanceTests: StoreTestCase {
         await assertTimesOut(store, "data", x)
         for repo in ["filter", "sum"] {
             try store.prepareOutputCommit(repo: repo, id: x)
-            _ = try put(store, repo, x, "/apple", "1")
-            try store.finishCommit(repo: repo, ref: x)
+            _ = try put(store, repo, x, "/apple", "1", asPipeline: true)
+            try store.finishCommit(repo: repo, ref: x, asPipeline: true)
         }
         let set = try await store.waitCommit(repo: "data", ref: x, timeout: .seconds(5))
         XCTAssertEqual(Set(set.map(\.repo)), ["data", "filter", "sum"])
@@ -111,5 +112,42 @@ final class ProvenanceTests: StoreTestCase {
         // While it is open, another trigger does nothing.
         XCTAssertNil(try store.triggerBranch(repo: "filter", branch: "master"))
         XCTAssertNil(try store.triggerBranch(repo: "sum", branch: "master"))
+    }
+
+    /// An output branch refuses user writes — puts, deletes, `start commit`, the mount's staged ops, finishing the
+    /// job's commit — while its job's commit is open and after it finished; the scheduler (`asPipeline`) writes.
+    func testOutputBranchesRefuseUserWritesButNotTheirJobs() throws {
+        let store = try openStore()
+        for r in ["in", "out"] { try store.createRepo(r) }
+        try store.setBranchProvenance(repo: "out", branch: "master", upstream: [BranchRef(repo: "in", branch: "master")])
+        let x = try put(store, "in", "master", "/1", "one").commit
+        XCTAssertEqual(try store.inspectCommit(repo: "out", ref: "master").state, .open)
+        func refused(_ body: @autoclosure () throws -> Any, _ line: UInt = #line) {
+            do {
+                _ = try body()
+                XCTFail("a user write into the output branch was accepted", line: line)
+            } catch let e as PFSError {
+                XCTAssertEqual(e.code, .readOnly, "\(e)", line: line)
+                XCTAssertTrue(e.message.contains("out@master is an output branch (computed from in@master)"), e.message, line: line)
+            } catch { XCTFail("\(error)", line: line) }
+        }
+        try store.prepareOutputCommit(repo: "out", id: x)
+        refused(try self.put(store, "out", "master", "/user.txt", "no"))
+        refused(try self.put(store, "out", x, "/user.txt", "no"))
+        refused(try store.stage(repo: "out", branch: "master", ops: [.delete(path: "/anything", recursive: false)]))
+        refused(try store.finishCommit(repo: "out", ref: x) as Any)
+        // The job writes and finishes; nothing of the refused writes is in its commit.
+        _ = try put(store, "out", x, "/result", "done", asPipeline: true)
+        try store.finishCommit(repo: "out", ref: x, asPipeline: true)
+        XCTAssertEqual(try store.view(repo: "out", ref: x).list([]).map(\.name), ["result"])
+        // Between jobs as well.
+        refused(try self.put(store, "out", "master", "/user.txt", "no"))
+        refused(try store.startCommit(repo: "out", branch: "master"))
+        refused(try store.stage(repo: "out", branch: "master", ops: [.delete(path: "/result", recursive: false)]))
+        XCTAssertTrue(try store.isOutputBranch(repo: "out", branch: "master"))
+        XCTAssertFalse(try store.isOutputBranch(repo: "in", branch: "master"))
+        // Other branches of the output repo and the input are ordinary.
+        _ = try put(store, "out", "scratch", "/mine.txt", "ok")
+        _ = try put(store, "in", "master", "/2", "two")
     }
 }

@@ -196,12 +196,43 @@ extension Store {
     }
 
     public func saveDatum(_ d: DatumRow) throws {
+        try saveDatums([d])
+    }
+
+    /// Records many datums in one transaction (a job's skipped datums: one commit, not one per datum).
+    public func saveDatums(_ rows: [DatumRow]) throws {
+        guard !rows.isEmpty else { return }
         try meta.write { db in
-            try db.execute(sql: """
-                INSERT INTO datums (pipeline, job, id, hash, state, info) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(pipeline, job, id) DO UPDATE SET hash = excluded.hash, state = excluded.state, info = excluded.info
-                """, arguments: [d.pipeline, d.job, d.id, d.hash, d.state, d.info])
+            for d in rows { try Self.upsertDatum(db, d) }
         }
+    }
+
+    /// Records a finished datum and, when given, its outputs (replacing the ones it had) in one transaction:
+    /// a job resumed after a crash sees both or neither.
+    public func saveDatum(_ d: DatumRow, outputs: [(path: String, entry: TreeEntry)]?) throws {
+        let enc = JSONEncoder()
+        try meta.write { db in
+            if let outputs { try Self.replaceDatumOutputs(db, pipeline: d.pipeline, datum: d.id, outputs, enc) }
+            try Self.upsertDatum(db, d)
+        }
+    }
+
+    static func upsertDatum(_ db: Database, _ d: DatumRow) throws {
+        // A cached statement: a job records thousands of datums.
+        try db.cachedStatement(sql: """
+            INSERT INTO datums (pipeline, job, id, hash, state, info) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(pipeline, job, id) DO UPDATE SET hash = excluded.hash, state = excluded.state, info = excluded.info
+            """).execute(arguments: [d.pipeline, d.job, d.id, d.hash, d.state, d.info])
+    }
+
+    @discardableResult
+    static func replaceDatumOutputs(_ db: Database, pipeline: String, datum: String,
+                                    _ outputs: [(path: String, entry: TreeEntry)], _ enc: JSONEncoder) throws -> [String] {
+        let old = try String.fetchAll(db, sql: "SELECT path FROM datum_outputs WHERE pipeline = ? AND datum = ?", arguments: [pipeline, datum])
+        try db.execute(sql: "DELETE FROM datum_outputs WHERE pipeline = ? AND datum = ?", arguments: [pipeline, datum])
+        let insert = try db.cachedStatement(sql: "INSERT INTO datum_outputs (pipeline, datum, path, entry) VALUES (?, ?, ?, ?)")
+        for o in outputs { try insert.execute(arguments: [pipeline, datum, o.path, try enc.encode(o.entry)]) }
+        return old
     }
 
     public func datumRows(pipeline: String, job: String) throws -> [DatumRow] {
@@ -216,14 +247,35 @@ extension Store {
     @discardableResult
     public func setDatumOutputs(pipeline: String, datum: String, _ outputs: [(path: String, entry: TreeEntry)]) throws -> [String] {
         let enc = JSONEncoder()
-        return try meta.write { db in
-            let old = try String.fetchAll(db, sql: "SELECT path FROM datum_outputs WHERE pipeline = ? AND datum = ?", arguments: [pipeline, datum])
-            try db.execute(sql: "DELETE FROM datum_outputs WHERE pipeline = ? AND datum = ?", arguments: [pipeline, datum])
-            for o in outputs {
-                try db.execute(sql: "INSERT INTO datum_outputs (pipeline, datum, path, entry) VALUES (?, ?, ?, ?)",
-                               arguments: [pipeline, datum, o.path, try enc.encode(o.entry)])
+        return try meta.write { db in try Self.replaceDatumOutputs(db, pipeline: pipeline, datum: datum, outputs, enc) }
+    }
+
+    /// Every datum's pieces of each of `paths`, in datum-id order, in one read (a job rebuilding thousands of
+    /// paths; many paths: one scan of the pipeline's outputs).
+    public func datumOutputs(pipeline: String, paths: [String]) throws -> [String: [(datum: String, entry: TreeEntry)]] {
+        let dec = JSONDecoder()
+        return try meta.read { db in
+            var result: [String: [(datum: String, entry: TreeEntry)]] = [:]
+            result.reserveCapacity(paths.count)
+            if paths.count > 64 {
+                let wanted = Set(paths)
+                let rows = try Row.fetchCursor(db, sql: "SELECT path, datum, entry FROM datum_outputs WHERE pipeline = ? ORDER BY path, datum",
+                                               arguments: [pipeline])
+                while let r = try rows.next() {
+                    let path: String = r["path"]
+                    guard wanted.contains(path) else { continue }
+                    result[path, default: []].append((r["datum"], try dec.decode(TreeEntry.self, from: r["entry"] as Data)))
+                }
+            } else {
+                let select = try db.cachedStatement(sql: "SELECT datum, entry FROM datum_outputs WHERE pipeline = ? AND path = ? ORDER BY datum")
+                for path in paths {
+                    let rows = try Row.fetchAll(select, arguments: [pipeline, path])
+                    if !rows.isEmpty {
+                        result[path] = try rows.map { ($0["datum"], try dec.decode(TreeEntry.self, from: $0["entry"] as Data)) }
+                    }
+                }
             }
-            return old
+            return result
         }
     }
 

@@ -22,12 +22,16 @@ public final class PutSession: @unchecked Sendable {
     private var files = 0
     private var bytes: Int64 = 0
     private var finished = false
+    /// The scheduler writing a job's output; user sessions are refused on output branches.
+    let asPipeline: Bool
 
-    init(store: Store, repo: String, ref: String) throws {
+    init(store: Store, repo: String, ref: String, asPipeline: Bool = false) throws {
         self.store = store
         self.repo = repo
         self.ref = ref
+        self.asPipeline = asPipeline
         _ = try CommitRef.parseRef(ref)
+        if !asPipeline { try store.checkUserWrite(repo: repo, ref: ref) }
         self.startView = try store.view(repo: repo, ref: ref, creatingBranch: true)
         if let c = startView.commit, c.state == .finished, !(try store.isBranchRef(repo: repo, ref: ref)) {
             throw PFSError(.readOnly, "commit \(c.id) of repo \"\(repo)\" is finished and cannot change; write to a branch (\(repo)@\(c.branch ?? "master")) or an open commit")
@@ -262,10 +266,11 @@ public final class PutSession: @unchecked Sendable {
 
 extension Store {
     /// Starts a write into `ref` of `repo`: a branch (joined if it has an open commit, else a new commit is
-    /// made and finished), or an open commit id.
-    public func beginPut(repo: String, ref: String) throws -> PutSession {
+    /// made and finished), or an open commit id. Output branches (with provenance) and the commits jobs make are
+    /// refused unless `asPipeline` (the scheduler writing a job's output).
+    public func beginPut(repo: String, ref: String, asPipeline: Bool = false) throws -> PutSession {
         try Names.validateRepo(repo)
-        return try PutSession(store: self, repo: repo, ref: ref)
+        return try PutSession(store: self, repo: repo, ref: ref, asPipeline: asPipeline)
     }
 
     func isBranchRef(repo: String, ref: String) throws -> Bool {
@@ -282,6 +287,7 @@ extension Store {
                 _ = try requireRepo(db, s.repo)
                 let parsed = try CommitRef.parseRef(s.ref)
                 if parsed.ancestry == 0, let b = try MetadataStore.branch(db, s.repo, parsed.base) {
+                    if !s.asPipeline { try refuseUserWrite(db, repo: s.repo, branch: b.name, commit: nil) }
                     if let h = b.head, let head = try MetadataStore.commit(db, s.repo, h) {
                         return head.state == .open ? .join(head) : .auto(branch: b.name, parent: head)
                     }
@@ -292,6 +298,7 @@ extension Store {
                     return .auto(branch: parsed.base, parent: nil)  // a put creates the branch, as in Pachyderm
                 }
                 let c = try resolve(db, repo: s.repo, ref: s.ref)
+                if !s.asPipeline { try refuseUserWrite(db, repo: s.repo, branch: nil, commit: c) }
                 guard c.state == .open else {
                     throw PFSError(.readOnly, "commit \(c.id) of repo \"\(s.repo)\" is finished and cannot change; write to a branch or an open commit")
                 }
@@ -307,6 +314,9 @@ extension Store {
                 // be written, the working tree is put back as it was.
                 let now = Self.nowNs()
                 try tree.apply(s.stagedOps, now: now) {
+                    // A job's output (asPipeline) is not logged: after a crash the resumed job rebuilds its output
+                    // commit from the parent and its datums' recorded outputs, so the log would only cost time.
+                    if s.asPipeline && c.origin == .auto { return }
                     try meta.write { db in try MetadataStore.appendStagedOps(db, c.repo, c.id, s.stagedOps, nowNs: now) }
                 }
                 return (c.id, false)

@@ -97,6 +97,7 @@ extension Store {
         return try locked {
             let parentRow = try meta.read { db -> CommitRow? in
                 _ = try requireRepo(db, repo)
+                if origin == .user { try refuseUserWrite(db, repo: repo, branch: branch, commit: nil) }
                 let b = try MetadataStore.branch(db, repo, branch)
                 if let h = b?.head, let head = try MetadataStore.commit(db, repo, h), head.state == .open {
                     throw PFSError.precondition("branch \(repo)@\(branch) already has an open commit \(h); write into it, or finish it first with `pfs finish commit \(repo)@\(branch)`")
@@ -123,9 +124,14 @@ extension Store {
     /// changes is deleted instead and nil is returned.
     @discardableResult
     public func finishCommit(repo: String, ref: String, description: String? = nil,
-                             discardIfEmpty: Bool = false) throws -> CommitInfo? {
+                             discardIfEmpty: Bool = false, asPipeline: Bool = false) throws -> CommitInfo? {
         let result: CommitRow? = try locked {
-            let c = try meta.read { db in try resolve(db, repo: repo, ref: ref) }
+            let c = try meta.read { db in
+                let c = try resolve(db, repo: repo, ref: ref)
+                // A job's output commit is finished by its job (a user finishing it would cut the job short).
+                if !asPipeline, c.origin == .auto, c.state == .open { try refuseUserWrite(db, repo: repo, branch: nil, commit: c) }
+                return c
+            }
             guard c.state == .open else {
                 throw PFSError(.readOnly, "commit \(c.id) of repo \"\(repo)\" is already finished")
             }

@@ -25,6 +25,7 @@ extension Store {
         return try locked {
             let open: CommitRow? = try meta.read { db in
                 _ = try requireRepo(db, repo)
+                try refuseUserWrite(db, repo: repo, branch: branch, commit: nil)
                 guard let b = try MetadataStore.branch(db, repo, branch), let h = b.head,
                       let head = try MetadataStore.commit(db, repo, h), head.state == .open else { return nil }
                 return head

@@ -41,7 +41,7 @@ enum Tool {
         else if magic.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A]) { tool = "xz" }
         else if magic.starts(with: [0x42, 0x5A, 0x68]) { tool = "bzip2" }
         else { return path }
-        FileManager.default.createFile(atPath: dst, contents: nil)
+        _ = FileManager.default.createFile(atPath: dst, contents: nil)
         guard let out = FileHandle(forWritingAtPath: dst) else { throw PFSError.syscall("open", path: dst, errno: errno) }
         defer { try? out.close() }
         try run([tool, "-dc", path], what: "decompressing \(URL(fileURLWithPath: path).lastPathComponent)", stdout: out)

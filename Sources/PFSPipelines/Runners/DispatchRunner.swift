@@ -26,7 +26,7 @@ public struct DispatchRunner: Runner {
         }
         if (try? host.checkImage(image)) != nil { return host }
         let name = Names.printable(image ?? "")
-        throw PFSError.notFound("image \"\(name)\" is neither imported nor an alias of host; import it with `pfs image import \(name) PATH` (an OCI layout directory, an OCI or docker-save archive, or a rootfs tarball), or, if the commands it runs exist on this machine, map it with `pfs image alias \(name) host`")
+        throw PFSError.invalid("image \"\(name)\" is neither imported nor an alias of host; import it with `pfs image import \(name) PATH` (an OCI layout directory, an OCI or docker-save archive, or a rootfs tarball), or, if the commands it runs exist on this machine, map it with `pfs image alias \(name) host`")
     }
 
     public func validate(image: String?) throws { try pick(image).validate(image: image) }

@@ -40,6 +40,10 @@ public struct DatumInfo: Codable, Sendable, Equatable {
     public var seconds: Double
     public var inputs: [DatumInput]
     public var reason: String = ""
+    /// When its command was first started (after its views were set up), and when the datum was done; nil for
+    /// skipped datums and rows written before these were recorded.
+    public var started: Date?
+    public var finished: Date?
     public init(id: String, job: String, state: State, attempts: Int, seconds: Double, inputs: [DatumInput]) {
         self.id = id; self.job = job; self.state = state; self.attempts = attempts; self.seconds = seconds; self.inputs = inputs
     }

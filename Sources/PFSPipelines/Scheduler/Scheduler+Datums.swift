@@ -8,8 +8,10 @@ extension Scheduler {
     }
 
     /// Runs datums, at most `spec.parallelism` at a time.
+    /// With `deadline` (the job's `job_timeout`), datums still running then are stopped and datums not started
+    /// by then fail without running.
     func runDatums(_ datums: [Datum], p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
-                   previousInputs: [CommitRefInfo], log: (String) -> Void, gpus: GPUAllocation? = nil) -> [String: DatumResult] {
+                   previousInputs: [CommitRefInfo], deadline: Date? = nil, log: (String) -> Void, gpus: GPUAllocation? = nil) -> [String: DatumResult] {
         let results = ResultBox()
         let group = DispatchGroup()
         let slots = DispatchSemaphore(value: max(1, spec.parallelism))
@@ -18,11 +20,10 @@ extension Scheduler {
             group.enter()
             Thread.detachNewThread { [self] in
                 defer { slots.signal(); group.leave() }
-                let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs, gpus: gpus)
+                let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs, deadline: deadline, gpus: gpus)
                 // Recorded as soon as it is done, so a job resumed after a crash does not run it again.
                 do {
-                    if r.info.state != .failed { try store.setDatumOutputs(pipeline: p.name, datum: d.id, r.outputs) }
-                    try saveDatum(p.name, d, r.info)
+                    try saveDatum(p.name, d, r.info, outputs: r.info.state != .failed ? r.outputs : nil)
                 } catch {
                     logger.error("could not record datum", metadata: ["datum": "\(d.id)", "error": "\(error)"])
                 }
@@ -46,9 +47,20 @@ extension Scheduler {
 
     /// One datum: views of its inputs, a fresh /pfs/out, the command with retries, then its outputs stored.
     func runDatum(_ d: Datum, p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
-                  previousInputs: [CommitRefInfo], gpus: GPUAllocation? = nil) -> DatumResult {
+                  previousInputs: [CommitRefInfo], deadline: Date? = nil, gpus: GPUAllocation? = nil) -> DatumResult {
         let started = Date()
         var info = DatumInfo(id: d.id, job: commit.id, state: .failed, attempts: 0, seconds: 0, inputs: d.inputs)
+        /// The datum's time limit: `datum_timeout`, cut to what is left of `job_timeout`.
+        func limit() -> Double? {
+            guard let deadline else { return spec.datumTimeout }
+            let left = max(0.001, deadline.timeIntervalSinceNow)
+            return min(spec.datumTimeout ?? left, left)
+        }
+        if let deadline, deadline.timeIntervalSinceNow <= 0 {
+            info.reason = "job_timeout (\(spec.jobTimeout ?? 0) s) reached before the datum started"
+            info.finished = Date()
+            return DatumResult(info: info, outputs: [])
+        }
         // Unique across pipelines too: the pipelines of one commit set run side by side, on the same datum ids
         // when they read the same input the same way.
         let token = "\(p.name)-\(commit.id.prefix(12))-\(d.id.prefix(20))"
@@ -120,15 +132,7 @@ extension Scheduler {
                 if let k = di.groupBy { env["PACH_DATUM_\(di.name)_GROUP_BY"] = k }
             }
             // The command sees none of pfs's data and no other pfs mount (only its views, bound below).
-            var hidden = [store.dataDir.path]
-            if let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) {
-                for line in mounts.split(separator: "\n") {
-                    let f = line.split(separator: " ")
-                    guard f.count > 2, f[2].hasPrefix("fuse.pfs") else { continue }
-                    let path = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
-                    if !path.hasPrefix(store.dataDir.path + "/") { hidden.append(path) }
-                }
-            }
+            let hidden = hiddenPaths()
             let tries = max(1, spec.datumTries)
             var lastReason = ""
             for attempt in 1...tries {
@@ -139,7 +143,7 @@ extension Scheduler {
                 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
                 var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.cmd, stdin: spec.transform.stdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
-                                         user: spec.transform.user, timeout: spec.datumTimeout,
+                                         user: spec.transform.user, timeout: limit(),
                                          hidden: hidden,
                                          scratch: scratch.path)
                 secrets.apply(to: &w, gpus: gpus)
@@ -147,25 +151,34 @@ extension Scheduler {
                 w.cpuLimit = spec.resourceLimits?.cpu
                 w.defaultedEnv = defaulted
                 note("attempt \(attempt) of \(tries)")
+                if attempt == 1 {
+                    // Exactly what runs, for debugging a datum by hand (and for the pipeline benchmarks' reference).
+                    if let b = runner as? BubblewrapRunner { note("sandbox: " + Self.shellQuoted([b.bwrap] + b.arguments(w))) }
+                    info.started = Date()
+                }
                 let r = try runner.run(w, log: log ?? FileHandle.nullDevice)
                 let accepted = r.exitCode == 0 || spec.transform.acceptReturnCode.contains(r.exitCode)
                 if accepted && !r.timedOut {
                     info.state = .success
                     let outputs = try collectOutputs(out, inputs: inputs, token: token)
-                    info.seconds = Date().timeIntervalSince(started)
+                    info.finished = Date()
+                    info.seconds = info.finished!.timeIntervalSince(started)
                     note("success in \(String(format: "%.3f", r.seconds)) s, \(outputs.count) output file(s)")
                     return DatumResult(info: info, outputs: outputs)
                 }
-                lastReason = r.timedOut ? "timed out after \(spec.datumTimeout ?? 0) s"
+                let jobOver = deadline.map { $0.timeIntervalSinceNow <= 0 } ?? false
+                lastReason = r.timedOut ? (jobOver ? "stopped: job_timeout (\(spec.jobTimeout ?? 0) s) reached"
+                                                   : "timed out after \(spec.datumTimeout ?? 0) s")
                     : r.oomKilled ? "out of memory: killed at its memory limit of \(spec.resourceLimits?.memory ?? 0) bytes (resource_limits.memory; exit code \(r.exitCode))"
                     : "exit code \(r.exitCode)"
                 note("failed: \(lastReason)")
+                if jobOver { break }
             }
             info.reason = lastReason
-            if !spec.transform.errCmd.isEmpty {
+            if !spec.transform.errCmd.isEmpty, deadline.map({ $0.timeIntervalSinceNow > 0 }) ?? true {
                 var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.errCmd, stdin: spec.transform.errStdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
-                                         user: spec.transform.user, timeout: spec.datumTimeout, hidden: hidden,
+                                         user: spec.transform.user, timeout: limit(), hidden: hidden,
                                          scratch: scratch.path)
                 secrets.apply(to: &w, gpus: gpus)
                 w.memoryLimit = spec.resourceLimits?.memory
@@ -181,8 +194,37 @@ extension Scheduler {
             info.reason = (error as? PFSError)?.message ?? "\(error)"
             note("error: \(info.reason)")
         }
-        info.seconds = Date().timeIntervalSince(started)
+        info.finished = Date()
+        info.seconds = info.finished!.timeIntervalSince(started)
         return DatumResult(info: info, outputs: [])
+    }
+
+    /// pfs's data directory and every pfs mount but the datum views' own: hidden from the commands. The mount
+    /// table is read at most once a second (reading it for each datum cost a fifth of the daemon's time with
+    /// many mounts on the machine).
+    func hiddenPaths() -> [String] {
+        hiddenCache.withLock { cache in
+            if let c = cache, Date().timeIntervalSince(c.read) < 1 { return c.paths }
+            var hidden = [store.dataDir.path]
+            if let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) {
+                for line in mounts.split(separator: "\n") {
+                    let f = line.split(separator: " ")
+                    guard f.count > 2, f[2].hasPrefix("fuse.pfs") else { continue }
+                    let path = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
+                    if !path.hasPrefix(store.dataDir.path + "/") { hidden.append(path) }
+                }
+            }
+            cache = (Date(), hidden)
+            return hidden
+        }
+    }
+
+    /// A command line as a POSIX shell would take it back.
+    static func shellQuoted(_ args: [String]) -> String {
+        args.map { a in
+            if !a.isEmpty, a.allSatisfy({ $0.isLetter || $0.isNumber || "_-./:=,+@%".contains($0) }), a.allSatisfy(\.isASCII) { return a }
+            return "'" + a.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
     }
 
     /// Stores what the datum wrote to /pfs/out. A symlink into an input becomes that file by reference

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PFSCore
 import ServiceLifecycle
+import Synchronization
 
 /// Runs pipelines inside the daemon. Driven by store changes (no polling): when the commits of a commit set
 /// are ready — the output commit opened by provenance, its inputs finished, its parent finished — the
@@ -23,6 +24,7 @@ public final class Scheduler: Service, @unchecked Sendable {
     private var kickPending = false
     /// Where jobs that ask for GPUs find them (`resource_limits.gpu`); see `GPUProbe`.
     public var gpuProbe = GPUProbe()
+    let hiddenCache = Mutex<(read: Date, paths: [String])?>(nil)
 
     public init(store: Store, views: any DatumViewRegistry, viewsPath: String, runner: any Runner, logger: Logger) throws {
         self.store = store
@@ -178,13 +180,26 @@ public final class Scheduler: Service, @unchecked Sendable {
 
             let toRun = zip(datums, cls.decisions).filter { $0.1 != .skip && done[$0.0.id] == nil }.map(\.0)
             let resumedDatums = datums.filter { done[$0.id] != nil }
-            for (d, decision) in zip(datums, cls.decisions) where decision == .skip {
-                let di = DatumInfo(id: d.id, job: commit.id, state: .skipped, attempts: 0, seconds: 0, inputs: d.inputs)
-                try saveDatum(p.name, d, di)
-                info.skipped += 1
+            // Skipped datums are recorded in one transaction (one per datum made skipping 10,000 cost seconds), their
+            // infos encoded in one call (a JSONEncoder call costs as much again as the value it encodes).
+            let tSkip = Date()
+            let skipped = zip(datums, cls.decisions).filter { $0.1 == .skip }.map(\.0)
+            let skippedJSON = try Self.encodeEach(skipped.map {
+                DatumInfo(id: $0.id, job: commit.id, state: .skipped, attempts: 0, seconds: 0, inputs: $0.inputs)
+            })
+            let skippedRows = zip(skipped, skippedJSON).map { d, json in
+                DatumRow(pipeline: p.name, job: commit.id, id: d.id, hash: d.hash, state: DatumInfo.State.skipped.rawValue, info: json)
+            }
+            info.skipped += skippedRows.count
+            try store.saveDatums(skippedRows)
+            if !skippedRows.isEmpty {
+                log("recorded \(skippedRows.count) skipped datum(s) in \(String(format: "%.3f", Date().timeIntervalSince(tSkip))) s")
             }
             if !resumedDatums.isEmpty { log("resuming: \(resumedDatums.count) datum(s) finished before the restart are kept") }
-            var results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs, log: log, gpus: gpus)
+            // job_timeout counts from the job's start (a resumed job keeps its start time).
+            let deadline = spec.jobTimeout.map { info.started.addingTimeInterval($0) }
+            var results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs,
+                                    deadline: deadline, log: log, gpus: gpus)
             for d in resumedDatums {
                 let row = done[d.id]!
                 let di = try PFSJSON.decoder().decode(DatumInfo.self, from: Data(row.info.utf8))
@@ -200,7 +215,8 @@ public final class Scheduler: Service, @unchecked Sendable {
                 }
             }
             // Outputs into the output commit.
-            let session = try store.beginPut(repo: p.name, ref: commit.id)
+            let tOut = Date()
+            let session = try store.beginPut(repo: p.name, ref: commit.id, asPipeline: true)
             do {
                 let finished = (toRun + resumedDatums).sorted { $0.id < $1.id }
                 if legacy {
@@ -213,8 +229,10 @@ public final class Scheduler: Service, @unchecked Sendable {
                         guard let r = results[d.id], r.info.state != .failed else { continue }
                         touched.formUnion(r.outputs.map(\.path))
                     }
-                    for path in touched.sorted() {
-                        let pieces = try store.datumOutputs(pipeline: p.name, path: path)
+                    let paths = touched.sorted()
+                    let byPath = try store.datumOutputs(pipeline: p.name, paths: paths)
+                    for path in paths {
+                        let pieces = byPath[path] ?? []
                         if pieces.isEmpty {
                             if try session.entry(at: path) != nil { try session.delete(path: path) }
                         } else {
@@ -222,13 +240,20 @@ public final class Scheduler: Service, @unchecked Sendable {
                         }
                     }
                 }
+                let tCommit = Date()
                 try session.commit(description: "")
+                log("outputs: \(touched.count) path(s) assembled in \(String(format: "%.3f", tCommit.timeIntervalSince(tOut))) s, put into the output commit in \(String(format: "%.3f", Date().timeIntervalSince(tCommit))) s")
+                log("outputs of \(toRun.count + resumedDatums.count) datum(s) written in \(String(format: "%.3f", Date().timeIntervalSince(tOut))) s")
             } catch {
                 session.abort()
                 throw error
             }
             info.state = info.failed > 0 ? .failure : .success
             if info.failed > 0 { info.reason = "\(info.failed) datum(s) failed; see `pfs logs --pipeline \(p.name) --job \(commit.id)`" }
+            if let deadline, Date() >= deadline, info.failed > 0 {
+                info.reason = "job_timeout (\(spec.jobTimeout ?? 0) s) reached: " + info.reason
+                log("job_timeout reached")
+            }
         } catch {
             info.state = .failure
             info.reason = (error as? PFSError)?.message ?? "\(error)"
@@ -245,7 +270,8 @@ public final class Scheduler: Service, @unchecked Sendable {
                 // A job that failed before its output commit had a tree still finishes it (as its parent).
                 if !prepared { try store.prepareOutputCommit(repo: p.name, id: commit.id, empty: false) }
                 try store.finishCommit(repo: p.name, ref: commit.id,
-                                       description: info.state == .success ? "" : "job \(info.state.rawValue): \(info.reason)")
+                                       description: info.state == .success ? "" : "job \(info.state.rawValue): \(info.reason)",
+                                       asPipeline: true)
             }
         } catch {
             logger.error("could not finish output commit", metadata: ["pipeline": "\(p.name)", "commit": "\(commit.id)", "error": "\(error)"])
@@ -256,15 +282,49 @@ public final class Scheduler: Service, @unchecked Sendable {
         log("job \(info.state.rawValue): \(info.processed) processed, \(info.skipped) skipped, \(info.failed) failed, \(info.recovered) recovered")
     }
 
+    /// The JSON of each value, from one encoder call over the whole array (split at its top-level elements).
+    static func encodeEach<T: Encodable>(_ values: [T]) throws -> [String] {
+        guard !values.isEmpty else { return [] }
+        let data = try PFSJSON.encoder().encode(values)
+        var out: [String] = []
+        out.reserveCapacity(values.count)
+        data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+            var depth = 0, inString = false, escaped = false, start = 0
+            for i in 0..<b.count {
+                let c = b[i]
+                if inString {
+                    if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                    continue
+                }
+                switch c {
+                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    depth += 1
+                    if depth == 2 { start = i }
+                case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                    if depth == 2 { out.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[start...i]), as: UTF8.self)) }
+                    depth -= 1
+                default: break
+                }
+            }
+        }
+        guard out.count == values.count else {
+            throw PFSError(.internal, "encoding \(values.count) datum records gave \(out.count) JSON values")
+        }
+        return out
+    }
+
     private func save(_ info: JobInfo, seq: Int64) {
         guard let json = try? PFSJSON.encoder().encode(info) else { return }
         try? store.saveJob(JobRow(pipeline: info.pipeline, id: info.id, state: info.state.rawValue,
                                   info: String(decoding: json, as: UTF8.self), seq: seq))
     }
 
-    func saveDatum(_ pipeline: String, _ d: Datum, _ info: DatumInfo) throws {
+    func saveDatum(_ pipeline: String, _ d: Datum, _ info: DatumInfo,
+                   outputs: [(path: String, entry: TreeEntry)]? = nil) throws {
         let json = String(decoding: try PFSJSON.encoder().encode(info), as: UTF8.self)
-        try store.saveDatum(DatumRow(pipeline: pipeline, job: info.job, id: d.id, hash: d.hash, state: info.state.rawValue, info: json))
+        try store.saveDatum(DatumRow(pipeline: pipeline, job: info.job, id: d.id, hash: d.hash, state: info.state.rawValue, info: json),
+                            outputs: outputs)
     }
 
     /// Appends `e` (a file) to whatever the session has at `path` (1.x outputs accumulate), by reference.
