@@ -12,11 +12,13 @@ set +e
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # One plain closing line with the totals of XCTest's last summary.
-summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
+# (the last "Executed N tests, with [K tests skipped and] F failures" line: the whole run's)
+summary=$(grep -E "Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" "$log" | tail -1)
 executed=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-failures=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+failures=$(echo "$summary" | sed -E 's/.*[ ,]([0-9]+) failures?.*/\1/')
+skipped=$(echo "$summary" | grep -oE '[0-9]+ tests? skipped' | grep -oE '^[0-9]+' || echo 0)
 rm -f "$log"
-if [ -n "$summary" ]; then echo "tests: $((executed - failures)) passed, $failures failed"; fi
+if [ -n "$summary" ]; then echo "tests: $((executed - failures - skipped)) passed, $failures failed, $skipped skipped"; fi
 # Reliability: kill -9 torture of the built binaries (docs/reliability.md), short mode.
 ./scripts/torture --short --bin "$(swift build --show-bin-path)" || status=1
 ./scripts/torture --short --power-loss --bin "$(swift build --show-bin-path)" || status=1
