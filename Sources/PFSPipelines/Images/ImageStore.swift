@@ -175,12 +175,7 @@ public final class ImageStore: Sendable {
     }
 
     private func save(_ map: [String: ImportedImage]) throws {
-        let file = root.appendingPathComponent("index.json")
-        let tmp = root.appendingPathComponent(".index.json.tmp")
-        try PFSJSON.encoder(pretty: true).encode(map).write(to: tmp)
-        let fd = open(tmp.path, O_RDONLY)
-        if fd >= 0 { _ = fsync(fd); close(fd) }
-        guard rename(tmp.path, file.path) == 0 else { throw PFSError.syscall("rename", path: file.path, errno: errno) }
+        try DurableFile.replace(root.appendingPathComponent("index.json"), with: try PFSJSON.encoder(pretty: true).encode(map))
     }
 }
 

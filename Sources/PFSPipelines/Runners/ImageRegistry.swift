@@ -123,17 +123,6 @@ public final class ImageRegistry: Sendable {
 
     /// Written to a temporary file, synced, and renamed over the old one, so a crash leaves one or the other.
     private func save(_ map: [String: Alias]) throws {
-        let data = try PFSJSON.encoder(pretty: true).encode(Stored(aliases: map))
-        let tmp = file.deletingLastPathComponent().appendingPathComponent(".images.json.tmp")
-        do {
-            try data.write(to: tmp)
-            let fd = open(tmp.path, O_RDONLY)
-            if fd >= 0 { _ = fsync(fd); close(fd) }
-            guard rename(tmp.path, file.path) == 0 else { throw PFSError.syscall("rename", path: file.path, errno: errno) }
-        } catch let e as PFSError {
-            throw e
-        } catch {
-            throw PFSError(.io, "cannot write \(file.path): \(error)", cause: error)
-        }
+        try DurableFile.replace(file, with: try PFSJSON.encoder(pretty: true).encode(Stored(aliases: map)))
     }
 }

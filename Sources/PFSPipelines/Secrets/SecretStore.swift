@@ -125,25 +125,7 @@ public struct SecretStore: Sendable {
     }
 
     private func write(_ data: Data, to url: URL) throws {
-        let tmp = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PFSError.syscall("open", path: tmp.path, errno: errno) }
-        do {
-            try writeAll(fd, data, path: tmp.path)
-            guard fchmod(fd, 0o600) == 0, fsync(fd) == 0 else { throw PFSError.syscall("fsync", path: tmp.path, errno: errno) }
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(tmp.path)
-            throw error
-        }
-        guard rename(tmp.path, url.path) == 0 else {
-            let e = errno
-            unlink(tmp.path)
-            throw PFSError.syscall("rename", path: url.path, errno: e)
-        }
-        let dfd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        try DurableFile.replace(url, with: data, mode: 0o600)
     }
 
     private func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
