@@ -108,6 +108,12 @@ public struct BubblewrapRunner: Runner {
         }
     }
 
+    public func commandLine(_ w: WorkerInvocation) -> [String]? {
+        var shown = w
+        shown.secretEnv = shown.secretEnv.mapValues { _ in "***" }
+        return [bwrap] + arguments(shown)
+    }
+
     public func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult {
         guard !w.cmd.isEmpty else { throw PFSError.invalid("transform.cmd is empty") }
         // An alias removed since the pipeline was created: a clear datum failure, not a run on the wrong image.

@@ -33,6 +33,8 @@ public struct DispatchRunner: Runner {
 
     public func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult { try pick(w.image).run(w, log: log) }
 
+    public func commandLine(_ w: WorkerInvocation) -> [String]? { (try? pick(w.image))?.commandLine(w) }
+
     public func unenforceable(_ limits: Resources?, image: String?) -> [String] {
         (try? pick(image))?.unenforceable(limits, image: image) ?? []
     }

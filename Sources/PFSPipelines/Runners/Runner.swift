@@ -69,9 +69,14 @@ public protocol Runner: Sendable {
     func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult
     /// Checked when a pipeline is created: what of `limits` this runner cannot enforce for `image` (one line each).
     func unenforceable(_ limits: Resources?, image: String?) -> [String]
+    /// The command line that runs `w`, for the datum's log (to rerun a datum by hand, and the pipeline
+    /// benchmarks' reference loop); secrets' values are replaced by `***`. Nil where there is no single one.
+    func commandLine(_ w: WorkerInvocation) -> [String]?
 }
 
 extension Runner {
+    public func commandLine(_ w: WorkerInvocation) -> [String]? { nil }
+
     public func unenforceable(_ limits: Resources?, image: String?) -> [String] {
         var out: [String] = []
         if limits?.memory != nil { out.append("resource_limits.memory is not enforced by this runner") }

@@ -153,7 +153,7 @@ extension Scheduler {
                 note("attempt \(attempt) of \(tries)")
                 if attempt == 1 {
                     // Exactly what runs, for debugging a datum by hand (and for the pipeline benchmarks' reference).
-                    if let b = runner as? BubblewrapRunner { note("sandbox: " + Self.shellQuoted([b.bwrap] + b.arguments(w))) }
+                    if let line = runner.commandLine(w) { note("sandbox: " + Self.shellQuoted(line)) }
                     info.started = Date()
                 }
                 let r = try runner.run(w, log: log ?? FileHandle.nullDevice)
