@@ -41,6 +41,9 @@ example_cleanup() {
   if [ $status -ne 0 ] && [ -f "${EX_DIR:-}/daemon.log" ]; then
     echo "example: failed (exit $status); last lines of the daemon's log:" >&2
     tail -n 40 "$EX_DIR/daemon.log" >&2 || true
+    echo "example: its data directory and log are kept in $EX_DIR" >&2
+  elif [ -n "${EX_DIR:-}" ] && [ "$EX_OWN_DIR" = 1 ] && ! grep -q " $EX_DIR/" /proc/mounts 2>/dev/null; then
+    rm -rf "$EX_DIR"
   fi
   return $status
 }
@@ -49,7 +52,8 @@ example_cleanup() {
 example_start() {
   local bin; bin="$(example_bin)"
   export PATH="$bin:$PATH"
-  EX_DIR="${EX_DIR:-$(mktemp -d /tmp/pfs-example-XXXXXX)}"
+  EX_OWN_DIR=0
+  if [ -z "${EX_DIR:-}" ]; then EX_DIR="$(mktemp -d /tmp/pfs-example-XXXXXX)"; EX_OWN_DIR=1; fi
   export EX_DIR
   export PFS_DATA_DIR="$EX_DIR/data" PFS_MNT="$EX_DIR/mnt"
   unset PFS_SOCKET

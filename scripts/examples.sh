@@ -32,6 +32,7 @@ passed=0; failed=0; failures=()
 for c in "${checks[@]}"; do
   name="$(basename "$(dirname "$c")")"
   log="$(mktemp)"
+  dirs_before="$(ls -d /tmp/pfs-example-* 2>/dev/null || true)"
   start=$(date +%s)
   # timeout signals its whole process group, so the check's daemon and workers end with it.
   timeout --kill-after=20 "$limit" "$root/$c" >"$log" 2>&1 </dev/null
@@ -40,6 +41,12 @@ for c in "${checks[@]}"; do
   if [ $status -eq 0 ]; then
     echo "example $name: passed (${secs} s)"
     passed=$((passed + 1))
+    # A passed check's working directories (/tmp/pfs-example-*) go; a failed one's stay for a look.
+    for d in /tmp/pfs-example-*; do
+      [ -d "$d" ] || continue
+      grep -qxF "$d" <<<"$dirs_before" && continue
+      grep -q " $d/" /proc/mounts || rm -rf "$d"
+    done
   else
     if [ $status -eq 124 ] || [ $status -eq 137 ]; then why="timed out after ${limit} s"; else why="exit $status"; fi
     echo "example $name: FAILED ($why, ${secs} s); its output:"
