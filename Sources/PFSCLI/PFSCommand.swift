@@ -57,7 +57,7 @@ public struct PFSCommand: AsyncParsableCommand {
                     Create.self, Update.self, List.self, Inspect.self, Delete.self,
                     Start.self, Finish.self, Wait.self,
                     Put.self, Get.self, Glob.self, Diff.self, Copy.self,
-                    Stop.self, Run.self, Logs.self, Image.self,
+                    Stop.self, Restart.self, Run.self, Logs.self, Image.self,
                 ]),
                 CommandGroup(name: "Pachyderm 1.x", subcommands: [
                     LegacyCreateRepo.self, LegacyUpdateRepo.self, LegacyListRepo.self, LegacyInspectRepo.self,
@@ -70,7 +70,8 @@ public struct PFSCommand: AsyncParsableCommand {
                     LegacyCreatePipeline.self, LegacyUpdatePipeline.self, LegacyListPipeline.self,
                     LegacyInspectPipeline.self, LegacyDeletePipeline.self, LegacyStartPipeline.self,
                     LegacyStopPipeline.self, LegacyRunPipeline.self,
-                    LegacyListJob.self, LegacyInspectJob.self, LegacyListDatum.self,
+                    LegacyListJob.self, LegacyInspectJob.self, LegacyStopJob.self, LegacyListDatum.self,
+                    LegacyInspectDatum.self, LegacyRestartDatum.self,
                 ]),
                 CommandGroup(name: "Maintenance", subcommands: [Version.self, Fsck.self, GC.self, Unmount.self]),
             ])

@@ -63,8 +63,25 @@ extension APIServer {
             let pipeline = try requireQuery(req, "pipeline")
             return json(try await blocking { () -> [DatumInfo] in
                 let job = try m.job(pipeline: pipeline, id: id)[0]
-                return try m.datums(pipeline: pipeline, job: job.id)
+                return try m.datumsIncludingLive(pipeline: pipeline, job: job.id)
             })
+        }
+        api.get("jobs/:id/datums/:datum") { req, ctx in
+            let m = try requirePipelines(), id = try ctx.parameters.require("id"), datum = try ctx.parameters.require("datum")
+            let pipeline = try requireQuery(req, "pipeline")
+            return json(try await blocking { try m.inspectDatum(pipeline: pipeline, job: id, datum: datum) })
+        }
+        api.post("jobs/:id/stop") { req, ctx in
+            let m = try requirePipelines(), id = try ctx.parameters.require("id")
+            let pipeline = query(req, "pipeline")
+            return json(try await blocking { try m.stopJob(pipeline: pipeline, id: id) })
+        }
+        api.post("jobs/:id/restart") { req, ctx in
+            struct Body: Decodable { var datums: [String] }
+            let m = try requirePipelines(), id = try ctx.parameters.require("id")
+            let pipeline = try requireQuery(req, "pipeline")
+            let b = try await decode(Body.self, req, ctx)
+            return json(try await blocking { try m.restartDatums(pipeline: pipeline, job: id, datums: b.datums) })
         }
         api.get("logs") { req, _ in
             let m = try requirePipelines()

@@ -137,7 +137,8 @@ struct PFSMountCommand: AsyncParsableCommand {
                 services.append(MountService(fs: viewsFS, options: vo, logger: logger, onMounted: ready))
                 let scheduler = try Scheduler(store: daemon.store, views: viewsFS, viewsPath: viewsPath, runner: runner, logger: logger)
                 services.append(scheduler)
-                manager = PipelineManager(store: daemon.store, runner: runner, logDir: scheduler.logDir, images: images)
+                manager = PipelineManager(store: daemon.store, runner: runner, logDir: scheduler.logDir, images: images,
+                                          control: scheduler.control)
                 userFS?.pipelines = manager
             }
             try await daemon.run(extraServices: services, pipelines: manager, onReady: ready)

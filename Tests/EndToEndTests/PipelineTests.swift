@@ -527,6 +527,150 @@ final class PipelineTests: CLITestCase {
         XCTAssertEqual(try glob("capped@master:/*").count, 1)
     }
 
+    /// stop job, inspect datum and restart datum on one pipeline whose datums the test holds up: a running datum
+    /// is restarted (its attempt killed, not counted) and a failed one re-run inside the running job; the job is
+    /// stopped (datums killed, state killed, output commit finished with what had finished) while a later job waits
+    /// and another is stopped before it starts; the next job skips what the killed job finished; a finished job's
+    /// failed datum runs again in a new job. Every error: unknown job, unknown datum, finished job, succeeded datum.
+    func testStopJobInspectAndRestartDatums() throws {
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/", "-r", "-f", try {
+            for n in ["a.txt", "b.txt", "fail.txt", "slow.txt"] { _ = try local("four/\(n)", n) }
+            return "four/."
+        }()])
+        let go = h.work.appendingPathComponent("go"), fixed = h.work.appendingPathComponent("fixed")
+        defer { _ = FileManager.default.createFile(atPath: go.path, contents: nil) }
+        // slow.txt waits for `go`; fail.txt fails until `fixed` exists.
+        try local("ctl.json", """
+            {"pipeline": {"name": "ctl"}, "datum_tries": 1, "parallelism_spec": {"constant": 4},
+             "transform": {"cmd": ["sh", "-c", "case $(basename $data) in slow.txt) while [ ! -e \(go.path) ]; do sleep 0.05; done;; fail.txt) [ -e \(fixed.path) ] || exit 3;; esac; cp $data /pfs/out/"]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "ctl.json"])
+        let first = try commitID("data")
+        func byFile(_ job: String) throws -> [String: [String: Any]] {
+            var m: [String: [String: Any]] = [:]
+            for d in try datums("ctl", job) { m[files(d).first ?? "?"] = d }
+            return m
+        }
+        func until(_ what: String, _ check: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(60)
+            while try !check() {
+                guard Date() < deadline else {
+                    XCTFail("gave up waiting for \(what): \(try datums("ctl", first))\n\(try out(["logs", "-p", "ctl"]))")
+                    throw CocoaError(.userCancelled)
+                }
+                usleep(50_000)
+            }
+        }
+        try until("a, b done, fail failed, slow running") {
+            let m = try byFile(first)
+            return m["data:/a.txt"]?["state"] as? String == "success" && m["data:/b.txt"]?["state"] as? String == "success"
+                && m["data:/fail.txt"]?["state"] as? String == "failed" && m["data:/slow.txt"]?["state"] as? String == "running"
+        }
+        var m = try byFile(first)
+        let failID = try XCTUnwrap(m["data:/fail.txt"]?["id"] as? String), slowID = try XCTUnwrap(m["data:/slow.txt"]?["id"] as? String)
+        let aID = try XCTUnwrap(m["data:/a.txt"]?["id"] as? String)
+
+        // inspect datum: what list datum says, plus the input file, the log and the outputs.
+        let failed = try object(["inspect", "datum", "ctl@\(first)", String(failID.prefix(10))])
+        for key in ["id", "state", "attempts", "reason"] {
+            XCTAssertEqual("\(failed[key] ?? "nil")", "\(m["data:/fail.txt"]?[key] ?? "nil")", "inspect and list datum differ on \(key)")
+        }
+        XCTAssertEqual(failed["state"] as? String, "failed")
+        XCTAssertEqual(failed["reason"] as? String, "exit code 3")
+        let file = try XCTUnwrap((failed["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual([file["input"], file["repo"], file["path"], file["commit"]].map { $0 as? String }, ["data", "data", "/fail.txt", first])
+        XCTAssertEqual((file["hash"] as? String)?.count, 64, "\(file)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: failed["log_file"] as? String ?? "/nonexistent"), "\(failed)")
+        XCTAssertEqual(failed["logs_command"] as? String, "pfs logs --pipeline ctl --job \(first) --datum \(failID)")
+        let done = try object(["inspect-datum", "ctl@\(first)", aID], binary: "pachctl")
+        XCTAssertEqual(done["state"] as? String, "success")
+        XCTAssertEqual((done["current_outputs"] as? [[String: Any]])?.compactMap { $0["path"] as? String }, ["/a.txt"])
+        XCTAssertNotNil(done["started"] as? String)
+        let text = try out(["inspect", "datum", "ctl@\(first)", failID])
+        for s in ["ID: \(failID)", "State: failed (exit code 3)", "Attempts: 1", "Input Files:", "/fail.txt", "Current Outputs:"] {
+            XCTAssertTrue(text.contains(s), "inspect datum should show \(s):\n\(text)")
+        }
+        XCTAssertEqual(try object(["inspect", "datum", "ctl@\(first)", slowID])["state"] as? String, "running")
+        try fails(["inspect", "datum", "ctl@\(first)", "0000abcd"], status: 3, mentions: ["has no datum 0000abcd", "pfs list datum ctl@"])
+        try fails(["inspect", "datum", "ctl@0123abcd", failID], status: 3, mentions: ["no job 0123abcd"])
+        try fails(["inspect", "datum", "ctl@\(first)", "not-hex"], status: 2, mentions: ["invalid datum id"])
+
+        // restart datum: a succeeded one is refused; the running one is killed and starts again (not a try);
+        // the failed one runs again inside this job (now that it can succeed).
+        try fails(["restart", "datum", "ctl@\(first)", aID], status: 4, mentions: ["is success", "only running or failed datums"])
+        try fails(["restart", "datum", "ctl@\(first)", "0000abcd"], status: 3, mentions: ["has no datum 0000abcd"])
+        try fails(["restart", "datum", "ctl@\(first)", "/nope.txt"], status: 3, mentions: ["no datum has all of these input paths"])
+        _ = FileManager.default.createFile(atPath: fixed.path, contents: nil)
+        XCTAssertEqual(try out(["restart-datum", "ctl@\(first)", "/fail.txt"], binary: "pachctl"),
+                       "datum \(failID) had failed: runs again before job \(first) ends\n")
+        let restarted = try object(["restart", "datum", "ctl@\(first)", slowID])
+        XCTAssertEqual((restarted["datums"] as? [[String: Any]])?.first?["outcome"] as? String, "restarted", "\(restarted)")
+        try until("fail re-run and slow restarted") {
+            try byFile(first)["data:/fail.txt"]?["state"] as? String == "success"
+                && out(["logs", "-p", "ctl", "--job", first, "--datum", slowID]).contains("killed by `pfs restart datum`")
+        }
+        XCTAssertEqual(try byFile(first)["data:/slow.txt"]?["state"] as? String, "running")
+
+        // Two more input commits: their jobs wait for this one. The last is stopped before it starts (1.x spelling).
+        try quiet(["put", "file", "data@master:/c.txt"], stdin: Data("c".utf8))
+        let second = try commitID("data")
+        try quiet(["put", "file", "data@master:/d.txt"], stdin: Data("d".utf8))
+        let third = try commitID("data")
+        let queued = try array(["stop-job", "ctl@\(third)"], binary: "pachctl")
+        XCTAssertEqual(queued.first?["state"] as? String, "starting", "\(queued)")
+        XCTAssertTrue((queued.first?["reason"] as? String ?? "").contains("when its turn comes"), "\(queued)")
+
+        // stop job: the running datum is killed, the job ends killed, its output commit holds what had finished.
+        let t0 = Date()
+        let stopped = try array(["stop", "job", "ctl@\(first)"])
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 10)
+        XCTAssertEqual(stopped.first?["state"] as? String, "killed", "\(stopped)")
+        let killed = try job("ctl", first)
+        XCTAssertEqual(killed["state"] as? String, "killed")
+        XCTAssertTrue((killed["reason"] as? String ?? "").contains("stopped by a user"), "\(killed)")
+        XCTAssertEqual(counts(killed), [3, 0, 1, 4])
+        m = try byFile(first)
+        XCTAssertEqual(m["data:/slow.txt"]?["state"] as? String, "failed")
+        XCTAssertTrue((m["data:/slow.txt"]?["reason"] as? String ?? "").contains("killed: the job was stopped"), "\(m)")
+        XCTAssertEqual(m["data:/slow.txt"]?["attempts"] as? Int, 1, "the restart did not count as a try")
+        let out1 = try object(["inspect", "commit", "ctl@\(first)"])
+        XCTAssertEqual(out1["state"] as? String, "finished")
+        XCTAssertTrue((out1["description"] as? String ?? "").contains("job killed"), "\(out1)")
+        XCTAssertEqual(try glob("ctl@\(first):/*"), ["/a.txt", "/b.txt", "/fail.txt"])
+        try fails(["stop", "job", "ctl@\(first)"], status: 4, mentions: ["is killed", "already finished"])
+        try fails(["stop", "job", "ctl@0123abcd"], status: 3, mentions: ["no job 0123abcd"])
+        try fails(["stop", "job", "nope@\(first)"], status: 3, mentions: ["pipeline \"nope\" not found"])
+
+        // The pipeline goes on: the next job skips what the killed job finished and runs the rest.
+        _ = FileManager.default.createFile(atPath: go.path, contents: nil)
+        try wait("data@\(third)")
+        XCTAssertEqual(counts(try job("ctl", second)), [2, 3, 0, 5])
+        XCTAssertEqual(try glob("ctl@\(second):/*"), ["/a.txt", "/b.txt", "/c.txt", "/fail.txt", "/slow.txt"])
+        let never = try job("ctl", third)
+        XCTAssertEqual(never["state"] as? String, "killed")
+        XCTAssertTrue((never["reason"] as? String ?? "").contains("before it started"), "\(never)")
+        XCTAssertEqual(try glob("ctl@\(third):/*").count, 5, "a job stopped before it started leaves the output as it was")
+        try fails(["stop", "job", third], status: 4, mentions: ["already finished"])
+
+        // A finished job's failed datum runs again in a new job (only it runs; the rest is skipped).
+        try? FileManager.default.removeItem(at: fixed)
+        try quiet(["put", "file", "data@master:/fail.txt"], stdin: Data("changed".utf8))
+        let fourth = try commitID("data")
+        try wait("data@\(fourth)")
+        XCTAssertEqual(counts(try job("ctl", fourth)), [1, 4, 1, 6], "d.txt new, fail.txt changed and failing")
+        try fails(["restart", "datum", "ctl@\(second)", failID], status: 4, mentions: ["is skipped", "only running or failed"])
+        _ = FileManager.default.createFile(atPath: fixed.path, contents: nil)
+        let again = try object(["restart", "datum", "ctl@\(fourth)", failID])
+        XCTAssertEqual((again["datums"] as? [[String: Any]])?.first?["outcome"] as? String, "new_job", "\(again)")
+        let fifth = try XCTUnwrap(again["new_job"] as? String)
+        try wait("ctl@\(fifth)")
+        XCTAssertEqual(counts(try job("ctl", fifth)), [1, 5, 0, 6])
+        XCTAssertEqual(try content("ctl@master:/fail.txt"), "changed")
+        try fails(["restart", "datum", "ctl@\(fourth)", failID], status: 4, mentions: ["newer job"])
+    }
+
     func testWorkersAreSandboxed() throws {
         try quiet(["create", "repo", "data"])
         try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("a\n".utf8))

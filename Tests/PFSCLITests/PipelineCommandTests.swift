@@ -78,6 +78,19 @@ final class PipelineCommandTests: XCTestCase {
         assertUsageError("logs")
         assertUsageError("logs", "-p", "edges", "--job", "other@3f2a")
         assertUsageError("logs", "-p", "edges", "--datum", "not-hex")
+        XCTAssertEqual(try op("stop", "job", "edges@3f2a"), .stopJob(JobTarget(pipeline: "edges", id: "3f2a")))
+        XCTAssertEqual(try op("stop-job", "3F2A"), .stopJob(JobTarget(pipeline: nil, id: "3f2a")))
+        XCTAssertEqual(try op("inspect", "datum", "edges@3f2a", "9B1C"),
+                       .inspectDatum(JobTarget(pipeline: "edges", id: "3f2a"), datum: "9b1c"))
+        XCTAssertEqual(try op("inspect-datum", "3f2a", "9b1c"), .inspectDatum(JobTarget(pipeline: nil, id: "3f2a"), datum: "9b1c"))
+        XCTAssertEqual(try op("restart", "datum", "edges@3f2a", "9b1c", "/a.png,/b.txt"),
+                       .restartDatums(JobTarget(pipeline: "edges", id: "3f2a"), datums: ["9b1c", "/a.png,/b.txt"]))
+        XCTAssertEqual(try op("restart-datum", "3f2a", "/a.png"), .restartDatums(JobTarget(pipeline: nil, id: "3f2a"), datums: ["/a.png"]))
+        assertUsageError("stop", "job", "xyz")
+        assertUsageError("inspect", "datum", "edges@3f2a")
+        assertUsageError("inspect", "datum", "edges@3f2a", "not-hex")
+        assertUsageError("restart", "datum", "edges@3f2a")
+        assertUsageError("restart", "datum", "edges@3f2a", "zz")
         assertUsageError("wait", "job", "3f2a", "--timeout", "soon")
     }
 
@@ -103,6 +116,10 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(APIRequest.listJobs(pipeline: "a").description, "GET /v1/jobs?pipeline=a")
         XCTAssertEqual(APIRequest.inspectJob(id: "3f2a", pipeline: nil).description, "GET /v1/jobs/3f2a")
         XCTAssertEqual(APIRequest.listDatums(job: "3f2a", pipeline: "a").description, "GET /v1/jobs/3f2a/datums?pipeline=a")
+        XCTAssertEqual(APIRequest.inspectDatum(job: "3f2a", pipeline: "a", datum: "9b").description, "GET /v1/jobs/3f2a/datums/9b?pipeline=a")
+        XCTAssertEqual(APIRequest.stopJob(id: "3f2a", pipeline: nil).description, "POST /v1/jobs/3f2a/stop")
+        XCTAssertEqual(APIRequest.stopJob(id: "3f2a", pipeline: "a").description, "POST /v1/jobs/3f2a/stop?pipeline=a")
+        XCTAssertEqual(APIRequest.restartDatums(job: "3f2a", pipeline: "a", datums: ["9b"]).description, "POST /v1/jobs/3f2a/restart?pipeline=a")
         XCTAssertEqual(APIRequest.logs(pipeline: "a", job: "3f", datum: "9b").description, "GET /v1/logs?pipeline=a&job=3f&datum=9b")
         XCTAssertEqual(APIRequest.listImages().description, "GET /v1/images")
         XCTAssertEqual(APIRequest.aliasImage(name: "x:1", target: "host").description, "POST /v1/images/aliases")

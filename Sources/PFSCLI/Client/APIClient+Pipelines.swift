@@ -33,6 +33,19 @@ extension APIClient {
         try await json(.listDatums(job: job, pipeline: pipeline))
     }
 
+    public func inspectDatum(job: String, pipeline: String, datum: String) async throws -> DatumDetail {
+        try await json(.inspectDatum(job: job, pipeline: pipeline, datum: datum))
+    }
+
+    /// The jobs stopped (as they are once stopped; a job that had not started is `starting` until its turn).
+    public func stopJob(id: String, pipeline: String?) async throws -> [JobInfo] {
+        try await json(.stopJob(id: id, pipeline: pipeline))
+    }
+
+    public func restartDatums(job: String, pipeline: String, datums: [String]) async throws -> DatumRestartResult {
+        try await json(.restartDatums(job: job, pipeline: pipeline, datums: datums))
+    }
+
     public func logs(pipeline: String, job: String?, datum: String?) async throws -> String {
         var text = ByteBuffer()
         try await download(.logs(pipeline: pipeline, job: job, datum: datum)) { buffer in

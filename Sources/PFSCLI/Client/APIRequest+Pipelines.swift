@@ -42,6 +42,21 @@ extension APIRequest {
         APIRequest(.get, "/v1/jobs/" + encodeSegment(job) + "/datums", query: [QueryItem("pipeline", pipeline)])
     }
 
+    public static func inspectDatum(job: String, pipeline: String, datum: String) -> APIRequest {
+        APIRequest(.get, "/v1/jobs/" + encodeSegment(job) + "/datums/" + encodeSegment(datum), query: [QueryItem("pipeline", pipeline)])
+    }
+
+    public static func stopJob(id: String, pipeline: String?) -> APIRequest {
+        APIRequest(.post, "/v1/jobs/" + encodeSegment(id) + "/stop", query: pipeline.map { [QueryItem("pipeline", $0)] } ?? [])
+    }
+
+    struct RestartDatumsBody: Encodable { var datums: [String] }
+
+    public static func restartDatums(job: String, pipeline: String, datums: [String]) -> APIRequest {
+        APIRequest(.post, "/v1/jobs/" + encodeSegment(job) + "/restart", query: [QueryItem("pipeline", pipeline)],
+                   body: json(RestartDatumsBody(datums: datums)))
+    }
+
     public static func logs(pipeline: String, job: String?, datum: String?) -> APIRequest {
         var q = [QueryItem("pipeline", pipeline)]
         if let job { q.append(QueryItem("job", job)) }

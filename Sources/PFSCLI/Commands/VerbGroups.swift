@@ -46,7 +46,7 @@ extension PFSCommand {
 
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the details of a repo, branch, commit, file, pipeline or job.",
+            abstract: "Show the details of a repo, branch, commit, file, pipeline, job or datum.",
             discussion: """
                 Examples:
                   pfs inspect repo data
@@ -54,9 +54,10 @@ extension PFSCommand {
                   pfs inspect file data@master:/sales.csv
                   pfs inspect pipeline edges
                   pfs inspect job edges@3f2a9c1e --raw
+                  pfs inspect datum edges@3f2a9c1e 9b1c4d2e
                 """,
             subcommands: [InspectRepo.self, InspectBranch.self, InspectCommit.self, InspectFile.self, InspectPipeline.self,
-                          InspectJob.self, InspectSecret.self])
+                          InspectJob.self, InspectDatum.self, InspectSecret.self])
     }
 
     struct Delete: AsyncParsableCommand {
@@ -86,12 +87,23 @@ extension PFSCommand {
 
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Stop a pipeline.",
+            abstract: "Stop a pipeline or a job.",
             discussion: """
                 Examples:
                   pfs stop pipeline edges
+                  pfs stop job edges@3f2a9c1e
                 """,
-            subcommands: [StopPipeline.self])
+            subcommands: [StopPipeline.self, StopJob.self])
+    }
+
+    struct Restart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run datums of a job again.",
+            discussion: """
+                Examples:
+                  pfs restart datum edges@3f2a9c1e 9b1c4d2e
+                """,
+            subcommands: [RestartDatum.self])
     }
 
     struct Run: AsyncParsableCommand {

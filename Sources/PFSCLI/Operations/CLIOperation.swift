@@ -43,6 +43,9 @@ public enum CLIOperation: Sendable, Equatable {
     case inspectJob(JobTarget)
     case waitJob(JobTarget, timeoutSeconds: Int?)
     case listDatums(JobTarget)
+    case stopJob(JobTarget)
+    case inspectDatum(JobTarget, datum: String)
+    case restartDatums(JobTarget, datums: [String])
     case logs(LogsRequest)
     case listImages
     case aliasImage(name: String, target: String)

@@ -59,6 +59,20 @@ extension OperationRunner {
             let datums = try await client.listDatums(job: job.id, pipeline: job.pipeline)
             try emit(datums) { Render.datums($0) }
 
+        case .stopJob(let target):
+            let jobs = try await client.stopJob(id: target.id, pipeline: target.pipeline)
+            try emit(jobs) { Render.jobs($0, now: now()) }
+
+        case let .inspectDatum(target, datum):
+            let job = try await resolveJob(target)
+            let d = try await client.inspectDatum(job: job.id, pipeline: job.pipeline, datum: datum)
+            try emit(d) { Render.datum($0) }
+
+        case let .restartDatums(target, datums):
+            let job = try await resolveJob(target)
+            let r = try await client.restartDatums(job: job.id, pipeline: job.pipeline, datums: datums)
+            try emit(r) { Render.restarted($0) }
+
         case .logs(let request):
             try await logs(request)
 

@@ -133,7 +133,7 @@ public struct OperationRunner: Sendable {
             try emit(status) { s in "unmounted \(s.mountpoint ?? "(no mount)"); daemon \(s.pid) stopped\n" }
 
         case .createPipelines, .listPipelines, .inspectPipeline, .deletePipelines, .startPipeline, .stopPipeline,
-             .runPipeline, .listJobs, .inspectJob, .waitJob, .listDatums, .logs, .listImages, .aliasImage, .unaliasImage,
+             .runPipeline, .listJobs, .inspectJob, .waitJob, .listDatums, .stopJob, .inspectDatum, .restartDatums, .logs, .listImages, .aliasImage, .unaliasImage,
              .importImage, .inspectImage, .deleteImage:
             let handled = try await runPipelineOperation(operation)
             assert(handled, "\(operation) is not handled by runPipelineOperation")

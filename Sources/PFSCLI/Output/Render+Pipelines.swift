@@ -127,6 +127,46 @@ extension Render {
         return t.render()
     }
 
+    /// `inspect datum`: the fields of its `list datum` row, then one line per input file and output.
+    public static func datum(_ d: DatumDetail) -> String {
+        func time(_ t: Date?) -> String { t.map { PFSJSON.formatDate($0) } ?? "-" }
+        var lines: [String] = [
+            "ID: \(d.id)",
+            "Job: \(d.pipeline)@\(d.job)",
+            "State: \(d.state.rawValue)" + (d.reason.isEmpty ? "" : " (\(d.reason))"),
+            "Attempts: \(d.attempts)",
+            "Started: \(time(d.started))",
+            "Finished: \(time(d.finished))",
+            "Time: " + (d.state == .skipped || d.finished == nil ? "-" : String(format: "%.3fs", d.seconds)),
+            "Hash: \(d.hash ?? "-")",
+            "Log: \(d.logFile ?? "<none>") (\(d.logsCommand))",
+        ]
+        lines = lines.map(Table.clean)
+        var t = Table(header: ["INPUT", "REPO", "PATH", "COMMIT", "HASH"])
+        for f in d.files { t.append([f.input, f.repo, f.path, f.commit.isEmpty ? "<empty>" : f.commit, f.hash]) }
+        var out = lines.joined(separator: "\n") + "\nInput Files:\n" + (d.files.isEmpty ? "  <none>\n" : t.render())
+        var o = Table(header: ["PATH", "KIND", "SIZE"])
+        for x in d.currentOutputs { o.append([x.path, x.kind, String(x.size)]) }
+        out += "Current Outputs:\n" + (d.currentOutputs.isEmpty ? "  <none>\n" : o.render())
+        return out
+    }
+
+    /// `restart datum`: one line per datum, what happened to it.
+    public static func restarted(_ r: DatumRestartResult) -> String {
+        var out = ""
+        for d in r.datums {
+            let what: String
+            switch d.outcome {
+            case .restarted: what = "was running: killed and started again"
+            case .queued: what = "had failed: runs again before job \(r.job) ends"
+            case .pending: what = "had not started: runs as planned"
+            case .newJob: what = "had failed: runs again in new job \(r.pipeline)@\(r.newJob ?? "?")"
+            }
+            out += Table.clean("datum \(d.id) \(what)") + "\n"
+        }
+        return out
+    }
+
     // MARK: Images
 
     public static func images(_ images: [ImageInfo], now: Date) -> String {

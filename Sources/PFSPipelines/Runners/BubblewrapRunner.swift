@@ -162,7 +162,12 @@ public struct BubblewrapRunner: Runner {
             timer = item
             DispatchQueue.global().asyncAfter(deadline: .now() + t, execute: item)
         }
+        w.cancel?.install {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
         p.waitUntilExit()
+        w.cancel?.uninstall()
         timer?.cancel()
         let code: Int32 = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
         return WorkerResult(exitCode: code, timedOut: timedOut.value, seconds: Date().timeIntervalSince(started))

@@ -55,12 +55,12 @@ public struct OCIRunner: Runner {
         let args = wrapper(group: group) + [crun, "--cgroup-manager=disabled", "run", "--bundle", bundle, id]
         let crunPath = crun
         let prefix = wrapper(group: nil)
-        var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout) { pid in
+        var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout, cancel: w.cancel) { pid in
             group?.killAll()
             _ = try? Tool.run(prefix + [crunPath, "--cgroup-manager=disabled", "kill", id, "KILL"], what: "stopping a timed-out datum")
             kill(pid, SIGKILL)
         }
-        if r.timedOut { _ = try? Tool.run(prefix + [crun, "--cgroup-manager=disabled", "delete", "-f", id], what: "removing a timed-out container") }
+        if r.timedOut || w.cancel?.isCancelled == true { _ = try? Tool.run(prefix + [crun, "--cgroup-manager=disabled", "delete", "-f", id], what: "removing a timed-out container") }
         r.oomKilled = group?.oomKilled() ?? false
         return r
     }

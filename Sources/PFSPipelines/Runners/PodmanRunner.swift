@@ -68,12 +68,12 @@ public struct PodmanRunner: Runner {
         let args = cgroups.wrapper(group: group) + (try arguments(w, name: name))
         let podman = self.podman
         let prefix = cgroups.wrapper(group: nil)
-        var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout) { pid in
+        var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout, cancel: w.cancel) { pid in
             group?.killAll()
             _ = try? Tool.run(prefix + [podman, "kill", name], what: "stopping a timed-out datum")
             kill(pid, SIGKILL)
         }
-        if r.timedOut { _ = try? Tool.run(prefix + [podman, "rm", "-f", name], what: "removing a timed-out container") }
+        if r.timedOut || w.cancel?.isCancelled == true { _ = try? Tool.run(prefix + [podman, "rm", "-f", name], what: "removing a timed-out container") }
         r.oomKilled = group?.oomKilled() ?? false
         return r
     }

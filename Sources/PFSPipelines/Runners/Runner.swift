@@ -39,6 +39,8 @@ public struct WorkerInvocation: Sendable {
     public var cpuLimit: Double? = nil
     /// Environment keys the scheduler filled with a default (PATH, HOME, LANG): an image's own value wins.
     public var defaultedEnv: Set<String> = []
+    /// Lets the scheduler kill the command before it ends (`stop job`, `restart datum`); runners install the kill.
+    public var cancel: WorkerCancel? = nil
 
     public init(image: String?, cmd: [String], stdin: [String], env: [String: String], mounts: [Mount],
                 workingDir: String?, user: String?, timeout: Double?, hidden: [String], scratch: String,

@@ -7,7 +7,8 @@ import Glibc
 /// Runs one worker command line (a runtime, usually behind a small shell wrapper) to completion: stdin lines fed,
 /// output to the datum's log, killed by `onTimeout` after `timeout` seconds.
 enum WorkerProcess {
-    static func run(_ args: [String], stdin: [String], log: FileHandle, timeout: Double?,
+    /// `cancel` (stop job, restart datum) kills the command the way a timeout does.
+    static func run(_ args: [String], stdin: [String], log: FileHandle, timeout: Double?, cancel: WorkerCancel? = nil,
                     onTimeout: @escaping @Sendable (Int32) -> Void) throws -> WorkerResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: args[0])
@@ -36,7 +37,9 @@ enum WorkerProcess {
             timer = item
             DispatchQueue.global().asyncAfter(deadline: .now() + t, execute: item)
         }
+        cancel?.install { onTimeout(pid) }
         p.waitUntilExit()
+        cancel?.uninstall()
         timer?.cancel()
         let code: Int32 = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
         return WorkerResult(exitCode: code, timedOut: timedOut.value, seconds: Date().timeIntervalSince(started))

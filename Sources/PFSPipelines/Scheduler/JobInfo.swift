@@ -32,7 +32,9 @@ public struct JobInfo: Codable, Sendable, Equatable {
 
 /// What `list datum` shows for one datum of a job.
 public struct DatumInfo: Codable, Sendable, Equatable {
-    public enum State: String, Codable, Sendable { case success, failed, skipped, recovered }
+    /// `starting` (planned, not run yet) and `running` are shown only while the job runs; the store records
+    /// the other four.
+    public enum State: String, Codable, Sendable { case success, failed, skipped, recovered, starting, running }
     public var id: String
     public var job: String
     public var state: State
@@ -48,7 +50,7 @@ public struct DatumInfo: Codable, Sendable, Equatable {
         self.id = id; self.job = job; self.state = state; self.attempts = attempts; self.seconds = seconds; self.inputs = inputs
     }
 
-    var succeeded: Bool { state != .failed }
+    var succeeded: Bool { state == .success || state == .skipped || state == .recovered }
 }
 
 /// What `inspect pipeline` shows.

@@ -8,12 +8,15 @@ public struct PipelineManager: Sendable {
     public let logDir: URL
     /// The daemon's image aliases (`pfs image alias`); nil when the runner has none.
     public let images: ImageRegistry?
+    /// The scheduler's running jobs (`stop job`, `restart datum`, live datums); nil without a scheduler.
+    public let control: JobControl?
 
-    public init(store: Store, runner: any Runner, logDir: URL, images: ImageRegistry? = nil) {
+    public init(store: Store, runner: any Runner, logDir: URL, images: ImageRegistry? = nil, control: JobControl? = nil) {
         self.store = store
         self.runner = runner
         self.logDir = logDir
         self.images = images
+        self.control = control
     }
 
     /// Creates (or with `update`, replaces) every pipeline in a spec file. With `reprocess`, an update gets a

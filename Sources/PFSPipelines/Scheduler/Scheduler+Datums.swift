@@ -13,24 +13,46 @@ extension Scheduler {
     func runDatums(_ datums: [Datum], p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
                    previousInputs: [CommitRefInfo], deadline: Date? = nil, log: (String) -> Void, gpus: GPUAllocation? = nil) -> [String: DatumResult] {
         let results = ResultBox()
-        let group = DispatchGroup()
         let slots = DispatchSemaphore(value: max(1, spec.parallelism))
-        for d in datums {
-            slots.wait()
-            group.enter()
-            Thread.detachNewThread { [self] in
-                defer { slots.signal(); group.leave() }
-                let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs, deadline: deadline, gpus: gpus)
-                // Recorded as soon as it is done, so a job resumed after a crash does not run it again.
-                do {
-                    try saveDatum(p.name, d, r.info, outputs: r.info.state != .failed ? r.outputs : nil)
-                } catch {
-                    logger.error("could not record datum", metadata: ["datum": "\(d.id)", "error": "\(error)"])
+        let group = DispatchGroup()
+        func launch(_ list: [Datum]) {
+            for d in list {
+                slots.wait()
+                // `stop job`: no datum starts after it (those left are recorded as not run).
+                if control.isStopped(p.name, commit.id) {
+                    slots.signal()
+                    break
                 }
-                results.set(d.id, r)
+                group.enter()
+                Thread.detachNewThread { [self] in
+                    defer { slots.signal(); group.leave() }
+                    let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs, deadline: deadline, gpus: gpus)
+                    // Recorded as soon as it is done, so a job resumed after a crash does not run it again.
+                    do {
+                        try saveDatum(p.name, d, r.info, outputs: r.info.state != .failed ? r.outputs : nil)
+                    } catch {
+                        logger.error("could not record datum", metadata: ["datum": "\(d.id)", "error": "\(error)"])
+                    }
+                    results.set(d.id, r)
+                }
             }
         }
-        group.wait()
+        /// `restart datum` on datums that failed in this job: they run again (new tries) before the job ends.
+        func reruns() -> [Datum] {
+            let again = control.takeReruns(p.name, commit.id)
+            guard !again.isEmpty else { return [] }
+            let all = results.all
+            let failed = datums.filter { again.contains($0.id) && all[$0.id]?.info.state == .failed }
+            if !failed.isEmpty { log("restarted by a user: \(failed.count) failed datum(s) run again") }
+            return failed
+        }
+        launch(datums)
+        while true {
+            let done = group.wait(timeout: .now() + .milliseconds(100)) == .success
+            let again = reruns()
+            if again.isEmpty && done { break }
+            launch(again)
+        }
         let all = results.all
         for d in datums {
             if let r = all[d.id], r.info.state == .failed { log("datum \(d.id.prefix(12)) failed: \(r.info.reason)") }
@@ -135,7 +157,10 @@ extension Scheduler {
             let hidden = hiddenPaths()
             let tries = max(1, spec.datumTries)
             var lastReason = ""
-            for attempt in 1...tries {
+            var attempt = 0
+            var killed = false
+            while attempt < tries {
+                attempt += 1
                 info.attempts = attempt
                 try? FileManager.default.removeItem(at: out)
                 try? FileManager.default.removeItem(at: scratch)
@@ -156,7 +181,29 @@ extension Scheduler {
                     if let line = runner.commandLine(w) { note("sandbox: " + Self.shellQuoted(line)) }
                     info.started = Date()
                 }
-                let r = try runner.run(w, log: log ?? FileHandle.nullDevice)
+                let cancel = WorkerCancel()
+                guard control.attach(p.name, commit.id, datum: d.id, cancel) else {
+                    lastReason = Self.killedReason
+                    killed = true
+                    note("failed: \(lastReason)")
+                    break
+                }
+                w.cancel = cancel
+                let run = Result { try runner.run(w, log: log ?? FileHandle.nullDevice) }
+                let restarted = control.detach(p.name, commit.id, datum: d.id)
+                let r = try run.get()
+                if cancel.isCancelled {
+                    if restarted {
+                        // `restart datum` killed this attempt: it runs again and does not use up a try.
+                        note("attempt \(attempt) killed by `pfs restart datum`; starting again (not counted as a try)")
+                        attempt -= 1
+                        continue
+                    }
+                    lastReason = Self.killedReason
+                    killed = true
+                    note("failed: \(lastReason)")
+                    break
+                }
                 let accepted = r.exitCode == 0 || spec.transform.acceptReturnCode.contains(r.exitCode)
                 if accepted && !r.timedOut {
                     info.state = .success
@@ -175,7 +222,7 @@ extension Scheduler {
                 if jobOver { break }
             }
             info.reason = lastReason
-            if !spec.transform.errCmd.isEmpty, deadline.map({ $0.timeIntervalSinceNow > 0 }) ?? true {
+            if !killed, !spec.transform.errCmd.isEmpty, deadline.map({ $0.timeIntervalSinceNow > 0 }) ?? true {
                 var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.errCmd, stdin: spec.transform.errStdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
                                          user: spec.transform.user, timeout: limit(), hidden: hidden,

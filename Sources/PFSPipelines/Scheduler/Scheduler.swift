@@ -17,6 +17,8 @@ public final class Scheduler: Service, @unchecked Sendable {
     let logger: Logger
     let runDir: URL
     public let logDir: URL
+    /// `stop job` and `restart datum` reach running jobs through this (shared with the `PipelineManager`).
+    public let control = JobControl()
     private let lock = NSLock()
     private var busy: Set<String> = []
     private var stopping = false
@@ -122,8 +124,11 @@ public final class Scheduler: Service, @unchecked Sendable {
         func log(_ s: String) { jobLog?.write(Data("\(PFSJSON.formatDate(Date())) \(s)\n".utf8)) }
         defer { try? jobLog?.close() }
         var prepared = false
+        let stoppedEarly = control.begin(p.name, commit.id)
+        defer { control.end(p.name, commit.id) }
         log("job \(commit.id) of pipeline \(p.name) (version \(p.version)) started; inputs: \(commit.provenance.map { "\($0.repo)@\($0.id)" }.joined(separator: ", "))")
         do {
+            if stoppedEarly { throw JobStopped() }
             let t0 = Date()
             // A job that needs GPUs the host lacks fails here, before any datum runs (retrying cannot help).
             var gpus: GPUAllocation?
@@ -145,7 +150,13 @@ public final class Scheduler: Service, @unchecked Sendable {
                 viewsByName[DatumPlanner.viewKey(repo: input.repo, branch: input.branch)] = view
             }
             let datums = try DatumPlanner.plan(spec.input, views: viewsByName, salt: p.salt)
-            let previousJob = try store.jobRows(pipeline: p.name).first { $0.id != commit.id && ($0.state == "success" || $0.state == "failure") }
+            // The last job that ended; a killed one counts when it planned datums (it records every planned datum:
+            // skipped, done, or failed — cut short or never started — so its rows say what its output holds).
+            let previousJob = try store.jobRows(pipeline: p.name).first { j in
+                guard j.id != commit.id else { return false }
+                if j.state == "success" || j.state == "failure" { return true }
+                return try j.state == JobInfo.State.killed.rawValue && !store.datumRows(pipeline: p.name, job: j.id).isEmpty
+            }
             let previous: [Incrementality.Record] = try previousJob.map { j in
                 try store.datumRows(pipeline: p.name, job: j.id).map { d in
                     (d.id, d.hash, d.state != DatumInfo.State.failed.rawValue)
@@ -154,6 +165,7 @@ public final class Scheduler: Service, @unchecked Sendable {
             let cls = Incrementality.classify(previous: previous, plan: datums, reprocess: spec.reprocessSpec)
             info.planSeconds = Date().timeIntervalSince(t0)
             info.datumsTotal = datums.count
+            control.planned(p.name, commit.id, datums)
             save(info, seq: seq)
             log("planned \(datums.count) datum(s) in \(String(format: "%.3f", info.planSeconds)) s: \(cls.toRun) new, \(cls.toRerun) changed, \(cls.skipped) skipped, \(cls.vanished.count) gone")
 
@@ -200,6 +212,22 @@ public final class Scheduler: Service, @unchecked Sendable {
             let deadline = spec.jobTimeout.map { info.started.addingTimeInterval($0) }
             var results = runDatums(toRun, p: p, spec: spec, commit: commit, previousInputs: previousInputs,
                                     deadline: deadline, log: log, gpus: gpus)
+            let stopped = control.isStopped(p.name, commit.id)
+            if stopped {
+                // Datums the stop came before are recorded as failed, not run: the next job runs them.
+                let notRun = toRun.filter { results[$0.id] == nil }
+                let infos = notRun.map { d -> DatumInfo in
+                    var di = DatumInfo(id: d.id, job: commit.id, state: .failed, attempts: 0, seconds: 0, inputs: d.inputs)
+                    di.reason = Self.notRunReason
+                    return di
+                }
+                let rows = zip(notRun, try Self.encodeEach(infos)).map { d, json in
+                    DatumRow(pipeline: p.name, job: commit.id, id: d.id, hash: d.hash, state: DatumInfo.State.failed.rawValue, info: json)
+                }
+                try store.saveDatums(rows)
+                for (d, di) in zip(notRun, infos) { results[d.id] = DatumResult(info: di, outputs: []) }
+                log("stopped by a user: \(toRun.count - notRun.count) datum(s) ran or were cut short, \(notRun.count) not started")
+            }
             for d in resumedDatums {
                 let row = done[d.id]!
                 let di = try PFSJSON.decoder().decode(DatumInfo.self, from: Data(row.info.utf8))
@@ -212,6 +240,7 @@ public final class Scheduler: Service, @unchecked Sendable {
                 case .recovered: info.recovered += 1
                 case .failed: info.failed += 1
                 case .skipped: info.skipped += 1
+                case .starting, .running: break
                 }
             }
             // Outputs into the output commit.
@@ -250,10 +279,18 @@ public final class Scheduler: Service, @unchecked Sendable {
             }
             info.state = info.failed > 0 ? .failure : .success
             if info.failed > 0 { info.reason = "\(info.failed) datum(s) failed; see `pfs logs --pipeline \(p.name) --job \(commit.id)`" }
+            if stopped {
+                info.state = .killed
+                info.reason = "stopped by a user (`pfs stop job`); the output commit holds the outputs of the datums that finished before"
+            }
             if let deadline, Date() >= deadline, info.failed > 0 {
                 info.reason = "job_timeout (\(spec.jobTimeout ?? 0) s) reached: " + info.reason
                 log("job_timeout reached")
             }
+        } catch is JobStopped {
+            info.state = .killed
+            info.reason = "stopped by a user (`pfs stop job`) before it started; no datum ran"
+            log("stopped before it started")
         } catch {
             info.state = .failure
             info.reason = (error as? PFSError)?.message ?? "\(error)"
@@ -281,6 +318,11 @@ public final class Scheduler: Service, @unchecked Sendable {
         }
         log("job \(info.state.rawValue): \(info.processed) processed, \(info.skipped) skipped, \(info.failed) failed, \(info.recovered) recovered")
     }
+
+    struct JobStopped: Error {}
+
+    static let notRunReason = "not run: the job was stopped (`pfs stop job`) before this datum started"
+    static let killedReason = "killed: the job was stopped (`pfs stop job`) while this datum ran"
 
     /// The JSON of each value, from one encoder call over the whole array (split at its top-level elements).
     static func encodeEach<T: Encodable>(_ values: [T]) throws -> [String] {
