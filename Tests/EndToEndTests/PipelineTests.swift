@@ -618,6 +618,10 @@ final class PipelineTests: CLITestCase {
         let second = try commitID("data")
         try quiet(["put", "file", "data@master:/d.txt"], stdin: Data("d".utf8))
         let third = try commitID("data")
+        // Jobs whose turn has not come are listed, starting.
+        XCTAssertEqual(try job("ctl", second)["state"] as? String, "starting")
+        let listed = try array(["list", "job", "-p", "ctl"]).compactMap { $0["id"] as? String }
+        XCTAssertEqual(listed, [third, second, first])
         let queued = try array(["stop-job", "ctl@\(third)"], binary: "pachctl")
         XCTAssertEqual(queued.first?["state"] as? String, "starting", "\(queued)")
         XCTAssertTrue((queued.first?["reason"] as? String ?? "").contains("when its turn comes"), "\(queued)")

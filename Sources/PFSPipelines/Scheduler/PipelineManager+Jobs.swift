@@ -19,42 +19,38 @@ extension PipelineManager {
     public func stopJob(pipeline: String?, id: String, wait: Double = 30) throws -> [JobInfo] {
         let control = try requireControl()
         if let pipeline { _ = try inspect(pipeline) }
-        let names = Set(try pipeline.map { [$0] } ?? store.pipelineRows().map(\.name))
-        let rows = try jobs(pipeline: pipeline).filter { $0.id.hasPrefix(id) }
-        // Jobs whose turn has not come: their output commits are open, they have no job row yet.
-        let queued = try store.openAutoCommits().filter { c in
-            names.contains(c.repo) && c.id.hasPrefix(id) && !rows.contains { $0.pipeline == c.repo && $0.id == c.id }
-        }
-        let ids = Set(rows.map(\.id) + queued.map(\.id))
+        // Jobs whose turn has not come are among them, `starting` (their output commits are open, no job row yet).
+        let all = try jobs(pipeline: pipeline).filter { $0.id.hasPrefix(id) }
+        let ids = Set(all.map(\.id))
         guard !ids.isEmpty else {
             throw PFSError.notFound("no job \(id)\(pipeline.map { " of pipeline \"\($0)\"" } ?? ""); list jobs with `pfs list job`")
         }
         guard ids.count == 1 else {
             throw PFSError(.ambiguous, "job id prefix \(id) matches \(ids.count) jobs (\(ids.sorted().map { String($0.prefix(12)) }.joined(separator: ", "))); give more of the id")
         }
-        let running = rows.filter { !Self.finished($0.state) }
-        if running.isEmpty && queued.isEmpty {
-            let done = rows.map { "\($0.pipeline)@\($0.id) is \($0.state.rawValue)" }.joined(separator: ", ")
+        let unfinished = all.filter { !Self.finished($0.state) }
+        if unfinished.isEmpty {
+            let done = all.map { "\($0.pipeline)@\($0.id) is \($0.state.rawValue)" }.joined(separator: ", ")
             throw PFSError.precondition("job \(done): it has already finished, so there is nothing to stop; only a running or queued job can be stopped (`pfs list job` shows STATE)")
         }
-        var out: [JobInfo] = []
-        for j in running where !control.stop(j.pipeline, j.id) {
-            // A row from before a restart, not picked up again yet.
-            control.stopWhenStarting(j.pipeline, j.id)
-        }
-        for c in queued {
-            control.stopWhenStarting(c.repo, c.id)
-            var j = JobInfo(pipeline: c.repo, id: c.id, state: .starting, inputCommits: c.provenance, outputCommit: c.id, started: c.started)
-            j.reason = "stop requested before it started: recorded as killed, without running, when its turn comes"
-            out.append(j)
+        var waitFor: [JobInfo] = []
+        for j in unfinished {
+            if control.stop(j.pipeline, j.id) {
+                waitFor.append(j)
+            } else {
+                // Not started yet (or a row from before a restart, not picked up again yet).
+                control.stopWhenStarting(j.pipeline, j.id)
+            }
         }
         let deadline = Date().addingTimeInterval(wait)
-        var now = try running.map { try job(pipeline: $0.pipeline, id: $0.id)[0] }
+        var now = try waitFor.map { try job(pipeline: $0.pipeline, id: $0.id)[0] }
         while now.contains(where: { !Self.finished($0.state) }), Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
-            now = try running.map { try job(pipeline: $0.pipeline, id: $0.id)[0] }
+            now = try waitFor.map { try job(pipeline: $0.pipeline, id: $0.id)[0] }
         }
-        return now + out
+        let later = try unfinished.filter { j in !waitFor.contains { $0.pipeline == j.pipeline } }
+            .map { j in try job(pipeline: j.pipeline, id: j.id)[0] }
+        return now + later
     }
 
     /// The datums of a job; while the job runs, also those planned and not finished (`starting`, `running`).

@@ -87,8 +87,24 @@ public struct PipelineManager: Sendable {
         return try store.triggerBranch(repo: name, branch: p.spec.outputBranch)
     }
 
+    /// Newest first. Jobs whose turn has not come (their output commit is open, an earlier job of the pipeline still
+    /// runs) are listed `starting`, as Pachyderm lists them; the scheduler records them once they start.
     public func jobs(pipeline: String?) throws -> [JobInfo] {
-        try store.jobRows(pipeline: pipeline).map { try PFSJSON.decoder().decode(JobInfo.self, from: Data($0.info.utf8)) }
+        let rows = try store.jobRows(pipeline: pipeline).map { try PFSJSON.decoder().decode(JobInfo.self, from: Data($0.info.utf8)) }
+        let have = Set(rows.map { $0.pipeline + "@" + $0.id })
+        let names = Set(try store.pipelineRows().map(\.name))
+        let pending = try store.openAutoCommits()
+            .filter { names.contains($0.repo) && (pipeline == nil || $0.repo == pipeline) && !have.contains($0.repo + "@" + $0.id) }
+            .sorted { $0.seq > $1.seq }
+            .map { c -> JobInfo in
+                var j = JobInfo(pipeline: c.repo, id: c.id, state: .starting, inputCommits: c.provenance, outputCommit: c.id,
+                                started: c.started)
+                if control?.isStoppedBeforeStart(c.repo, c.id) == true {
+                    j.reason = "stop requested before it started: recorded as killed, without running, when its turn comes"
+                }
+                return j
+            }
+        return pending + rows
     }
 
     /// A job by id (any pipeline when `pipeline` is nil; ids may be unique prefixes).
