@@ -15,6 +15,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The API fuzzer (scripts/api-fuzz): schemathesis from PyPI, pinned, in a venv cached across runs.
+if [ "${1:-}" = "--test" ]; then
+  venv="${PFS_TOOLS_DIR:-$HOME/.cache/pfs}/schemathesis-4.32.5"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    echo "installing schemathesis 4.32.5 into $venv" >&2
+    rm -rf "$venv" && python3 -m venv "$venv" && "$venv/bin/pip" install -q schemathesis==4.32.5 >&2
+  fi
+fi
 if ! command -v swift >/dev/null 2>&1; then
   if [ -x /opt/swift/usr/bin/swift ]; then export PATH=/opt/swift/usr/bin:$PATH
   else echo "swift 6 is not installed: install the Swift toolchain (swift.org) and put it on PATH" >&2; exit 1; fi

@@ -22,6 +22,8 @@ if [ -n "$summary" ]; then echo "tests: $((executed - failures - skipped)) passe
 # Reliability: kill -9 torture of the built binaries (docs/reliability.md), short mode.
 ./scripts/torture --short --bin "$(swift build --show-bin-path)" || status=1
 ./scripts/torture --short --power-loss --bin "$(swift build --show-bin-path)" || status=1
+# The API against docs/api/openapi.yaml: schemathesis on a live daemon (docs/reliability.md), short mode.
+./scripts/api-fuzz --short --bin "$(swift build --show-bin-path)" || status=1
 # Every examples/*/check (scripts/examples.sh), with its own closing line "examples: N passed, N failed".
 ./scripts/examples.sh
 examples_status=$?

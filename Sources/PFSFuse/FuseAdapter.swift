@@ -36,7 +36,8 @@ final class FuseAdapter: @unchecked Sendable {
         st.st_blocks = Int((a.size + 511) / 512)
         let ts = timespec(tv_sec: Int(a.mtimeNs / 1_000_000_000), tv_nsec: Int(a.mtimeNs % 1_000_000_000))
         st.st_mtim = ts
-        st.st_ctim = ts
+        let c = a.ctimeNs ?? a.mtimeNs
+        st.st_ctim = timespec(tv_sec: Int(c / 1_000_000_000), tv_nsec: Int(c % 1_000_000_000))
         st.st_atim = ts
         return st
     }

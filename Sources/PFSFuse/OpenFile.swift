@@ -36,17 +36,20 @@ final class OpenFile: @unchecked Sendable {
     var memory: [UInt8] = []
     var mode: UInt32
     var mtimeNs: Int64
+    /// The ctime when it differs from `mtimeNs` (after chmod or utimens); writes and truncates clear it.
+    var ctimeNs: Int64?
     var dirty = false
     var unlinked = false
     let store: Store
     let spoolDir: String
 
-    init(key: NodeKey, base: FileContent, mode: UInt32, mtimeNs: Int64, store: Store, spoolDir: String) {
+    init(key: NodeKey, base: FileContent, mode: UInt32, mtimeNs: Int64, ctimeNs: Int64? = nil, store: Store, spoolDir: String) {
         self.key = key
         self.base = base
         self.size = base.size
         self.mode = mode
         self.mtimeNs = mtimeNs
+        self.ctimeNs = ctimeNs
         self.store = store
         self.spoolDir = spoolDir
     }
@@ -186,6 +189,7 @@ final class OpenFile: @unchecked Sendable {
             }
             size = max(size, offset + Int64(data.count))
             mtimeNs = Store.nowNs()
+            ctimeNs = nil
             dirty = true
         }
     }
@@ -219,6 +223,7 @@ final class OpenFile: @unchecked Sendable {
             }
             size = newSize
             mtimeNs = Store.nowNs()
+            ctimeNs = nil
             dirty = true
         }
     }
@@ -316,7 +321,8 @@ final class OpenFile: @unchecked Sendable {
                 content = base
             }
             try store.trees.storeManifestIfNeeded(content, batch: batch)
-            let entry = TreeEntry.file(name: path.last ?? "", content: content, mode: mode, mtimeNs: mtimeNs)
+            var entry = TreeEntry.file(name: path.last ?? "", content: content, mode: mode, mtimeNs: mtimeNs)
+            if let ctimeNs { entry.changed(at: ctimeNs) }
             let staged = try store.stage(repo: repo, branch: branch, ops: [.put(path: "/" + path.joined(separator: "/"), entry: entry)],
                                          durable: durable)
             base = content

@@ -40,6 +40,8 @@ public final class PFSFileSystem: @unchecked Sendable {
         public var size: Int64
         public var mtimeNs: Int64
         public var nlink: UInt32
+        /// The ctime when it differs from the mtime (chmod, rename, utimens); nil: the mtime.
+        public var ctimeNs: Int64? = nil
     }
 
     public struct Entry: Sendable {
@@ -218,9 +220,9 @@ public final class PFSFileSystem: @unchecked Sendable {
         var perm = e.mode & 0o7777
         if !writable { perm &= ~0o222 }
         switch e.kind {
-        case .dir: return Attr(ino: ino, mode: FileMode.ifdir | perm, size: max(e.size, 0), mtimeNs: e.mtimeNs, nlink: 2)
-        case .file: return Attr(ino: ino, mode: FileMode.ifreg | perm, size: e.size, mtimeNs: e.mtimeNs, nlink: 1)
-        case .symlink: return Attr(ino: ino, mode: FileMode.iflnk | 0o777, size: e.size, mtimeNs: e.mtimeNs, nlink: 1)
+        case .dir: return Attr(ino: ino, mode: FileMode.ifdir | perm, size: max(e.size, 0), mtimeNs: e.mtimeNs, nlink: 2, ctimeNs: e.ctimeNs)
+        case .file: return Attr(ino: ino, mode: FileMode.ifreg | perm, size: e.size, mtimeNs: e.mtimeNs, nlink: 1, ctimeNs: e.ctimeNs)
+        case .symlink: return Attr(ino: ino, mode: FileMode.iflnk | 0o777, size: e.size, mtimeNs: e.mtimeNs, nlink: 1, ctimeNs: e.ctimeNs)
         }
     }
 
@@ -253,7 +255,7 @@ public final class PFSFileSystem: @unchecked Sendable {
         case .branch, .commit:
             if let f = lock.withLock({ openFiles[key] }) {
                 return f.lock.withLock {
-                    Attr(ino: ino, mode: FileMode.ifreg | f.mode, size: f.size, mtimeNs: f.mtimeNs, nlink: 1)
+                    Attr(ino: ino, mode: FileMode.ifreg | f.mode, size: f.size, mtimeNs: f.mtimeNs, nlink: 1, ctimeNs: f.ctimeNs)
                 }
             }
             guard let (v, path, writable) = try view(key) else { throw FSError.notFound }
@@ -327,7 +329,7 @@ public final class PFSFileSystem: @unchecked Sendable {
         let k = try key(ino)
         if let node = inodes.inode(ino), node.orphan {
             if let f = openFile(ofIno: ino) {
-                return f.lock.withLock { Entry(attr: Attr(ino: ino, mode: FileMode.ifreg | f.mode, size: f.size, mtimeNs: f.mtimeNs, nlink: 0), timeout: 0) }
+                return f.lock.withLock { Entry(attr: Attr(ino: ino, mode: FileMode.ifreg | f.mode, size: f.size, mtimeNs: f.mtimeNs, nlink: 0, ctimeNs: f.ctimeNs), timeout: 0) }
             }
             throw FSError.notFound
         }
@@ -572,7 +574,11 @@ public final class PFSFileSystem: @unchecked Sendable {
                 let nk = NodeKey.branch(repo: r, branch: b, path: p2 + [newName] + kp.dropFirst(p.count + 1))
                 openFiles[k] = nil
                 openFiles[nk] = f
-                f.lock.withLock { f.key = nk }
+                let renamedItself = kp.count == p.count + 1
+                f.lock.withLock {
+                    f.key = nk
+                    if renamedItself { f.ctimeNs = Store.nowNs() }
+                }
             }
         }
         inodes.move(from: from, to: to)
@@ -601,7 +607,7 @@ public final class PFSFileSystem: @unchecked Sendable {
             defer { release(file: f, r, b) }
             do {
                 try f.truncate(size)
-                if let mtimeNs { f.lock.withLock { f.mtimeNs = mtimeNs } }
+                if let mtimeNs { f.lock.withLock { f.mtimeNs = mtimeNs; f.ctimeNs = Store.nowNs() } }
                 if let res = try f.flush(repo: r, branch: b) { mutated(r, b, res) }
             } catch { throw FSError(error) }
         }
@@ -610,6 +616,8 @@ public final class PFSFileSystem: @unchecked Sendable {
                 f.lock.withLock {
                     if let mode { f.mode = mode & 0o7777 }
                     if let mtimeNs { f.mtimeNs = mtimeNs }
+                    // What the next flush stores (the staged setAttr below records the same change).
+                    f.ctimeNs = Store.nowNs()
                 }
             }
             try stage(r, b, [.setAttr(path: pathString(p), mode: mode.map { $0 & 0o7777 }, mtimeNs: mtimeNs)])
@@ -631,7 +639,7 @@ public final class PFSFileSystem: @unchecked Sendable {
         guard let e = try view.entry(p) else { throw FSError.notFound }
         guard e.kind == .file else { throw FSError(e.kind == .dir ? EISDIR : EINVAL) }
         let content = try store.trees.content(of: e)
-        let f = OpenFile(key: k, base: content, mode: e.mode, mtimeNs: e.mtimeNs, store: store, spoolDir: spoolDir)
+        let f = OpenFile(key: k, base: content, mode: e.mode, mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, store: store, spoolDir: spoolDir)
         return lock.withLock {
             if let existing = openFiles[k] { existing.handles += 1; activityLocked(r, b).handles += 1; return existing }
             f.handles = 1

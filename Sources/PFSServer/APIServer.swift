@@ -26,6 +26,9 @@ public struct APIServer: Sendable {
         self.pipelines = pipelines
     }
 
+    /// The longest `wait` timeout (68 years): a bound that keeps the conversion to milliseconds exact.
+    static let maxWaitSeconds: Double = 2_147_483_648
+
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)
     }
@@ -129,7 +132,10 @@ public struct APIServer: Sendable {
         api.get("repos/:repo/commit/wait") { req, ctx in
             let repo = try ctx.parameters.require("repo"), ref = try requireQuery(req, "ref")
             let timeout = try query(req, "timeout").map { s -> Duration in
-                guard let t = Double(s), t >= 0 else { throw PFSError.invalid("timeout must be a number of seconds, got \"\(s)\"") }
+                // Bounded before the conversion: Int64(1e17 * 1000) traps (found by scripts/api-fuzz).
+                guard let t = Double(s), t.isFinite, t >= 0, t <= Self.maxWaitSeconds else {
+                    throw PFSError.invalid("timeout must be a number of seconds from 0 to \(Int(Self.maxWaitSeconds)), got \"\(s)\"; leave it out to wait for ever")
+                }
                 return .milliseconds(Int64(t * 1000))
             }
             return json(try await store.waitCommit(repo: repo, ref: ref, timeout: timeout))
@@ -157,7 +163,8 @@ public struct APIServer: Sendable {
                                 body: .init(byteBuffer: ByteBuffer(string: info.target ?? "")))
             }
             let start = min(max(0, offset), content.size)
-            let end = length == .max ? content.size : min(content.size, start + max(0, length))
+            // Compared before adding: start + a length near Int64.max would overflow and trap.
+            let end = length >= content.size - start ? content.size : start + length
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
                             body: .init(contentLength: Int(end - start)) { writer in
                                 // One chunk at a time: memory stays bounded whatever the file size.

@@ -282,7 +282,7 @@ final class ReliabilityTests: XCTestCase {
 
     /// POSIX behaviours beyond MountTests: O_EXCL, atomic rename over a file being read, O_APPEND from
     /// concurrent writers, truncate/extend, sparse writes, unlink of an open file, directory rename with open
-    /// files, mtime updates (ctime is the mtime); all checked live and again from the finished commit; then a short fio
+    /// files, mtime and ctime updates; all checked live and again from the finished commit; then a short fio
     /// verify workload.
     func testPosixBehavioursToolsRelyOn() throws {
         try h.startMounted()
@@ -339,15 +339,32 @@ final class ReliabilityTests: XCTestCase {
             os.rename(p("d1"), p("moved"))
             h.write(b"part2"); h.close()
             assert read("moved/d2/a") == b"A" and read("moved/d2/w") == b"part1part2" and not os.path.exists(p("d1"))
-            # mtime and ctime move forward on writes and chmod; utime sets mtime.
-            s0 = os.stat(p("t")); time.sleep(1.1)
+            # mtime and ctime as POSIX keeps them, read with `stat -c %Y/%Z` (seconds: a step sleeps past one):
+            # a write or truncate advances both; chmod, rename and utime advance only the ctime (utime sets the mtime).
+            import subprocess
+            def times(n):
+                out = subprocess.run(["stat", "-c", "%Y %Z", p(n)], check=True, capture_output=True, text=True).stdout
+                return tuple(int(x) for x in out.split())
+            s0 = times("t"); time.sleep(1.1)
             with open(p("t"), "ab") as f: f.write(b"z")
-            s1 = os.stat(p("t")); assert s1.st_mtime_ns > s0.st_mtime_ns, "write did not advance mtime"
-            # pfs keeps no separate ctime: it reports the mtime (docs/reliability.md, "Known deviations").
-            assert s1.st_ctime_ns == s1.st_mtime_ns, "ctime is documented to equal mtime"
+            m1, c1 = times("t"); assert m1 > s0[0] and c1 == m1, f"write: mtime/ctime {s0} -> {(m1, c1)}"
+            time.sleep(1.1)
             os.chmod(p("t"), 0o600); assert os.stat(p("t")).st_mode & 0o777 == 0o600
+            m2, c2 = times("t"); assert m2 == m1 and c2 > c1, f"chmod: mtime must stay and ctime advance: {(m1, c1)} -> {(m2, c2)}"
+            time.sleep(1.1)
+            os.rename(p("t"), p("t2")); os.rename(p("t2"), p("t"))
+            m3, c3 = times("t"); assert m3 == m2 and c3 > c2, f"rename: {(m2, c2)} -> {(m3, c3)}"
+            time.sleep(1.1)
             os.utime(p("t"), ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
             assert os.stat(p("t")).st_mtime_ns == 1_000_000_000_000_000_000
+            m4, c4 = times("t"); assert m4 == 1_000_000_000 and c4 > c3, f"utime: ctime must advance: {(m3, c3)} -> {(m4, c4)}"
+            # A directory's ctime: chmod advances it.
+            os.mkdir(p("cd")); dm, dc = times("cd"); time.sleep(1.1)
+            os.chmod(p("cd"), 0o700); dm2, dc2 = times("cd"); assert dm2 == dm and dc2 > dc, f"chmod dir: {(dm, dc)} -> {(dm2, dc2)}"
+            # Truncate moves both again.
+            open(p("tr"), "wb").write(b"123456"); os.utime(p("tr"), ns=(10**18, 10**18)); time.sleep(1.1)
+            os.truncate(p("tr"), 2); m5, c5 = times("tr"); assert m5 == c5 and m5 > 10**9, f"truncate: {(m5, c5)}"
+            open(os.environ["W"] + "/times", "w").write(f"{m4} {c4} {dm2} {dc2}")
             PY
             sync $MNT/data/master
             # The finished commit holds the same.
@@ -358,6 +375,9 @@ final class ReliabilityTests: XCTestCase {
             test "$(pfs get file data@master:/moved/d2/w)" = part1part2
             if pfs get file data@master:/gone 2>/dev/null; then echo "the unlinked file is in the commit" >&2; exit 1; fi
             test "$(pfs inspect file data@master:/t --raw | grep -c '"mode" : 384')" = 1
+            # ctimes are stored: the finished commit (by id, read-only) shows the same ones.
+            id=$(pfs inspect commit data@master --raw | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+            test "$(stat -c '%Y %Z' $MNT/data/$id/t) $(stat -c '%Y %Z' $MNT/data/$id/cd)" = "$(cat $W/times)"
             """#)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/fio") else { throw XCTSkip("no fio (scripts/install-deps.sh --test installs it)") }
         try h.sh("""

@@ -353,4 +353,25 @@ final class TreeStoreTests: StoreTestCase {
         try trees.walkObjects(root: root.hash, seen: &seen) { _, _, _ in again += 1 }
         XCTAssertEqual(again, 0)
     }
+
+    /// A ctime is stored only when it differs from the mtime, behind the kind byte's 0x80 bit: entries without one
+    /// encode (and hash) byte for byte as trees written before ctimes were kept, and both decode.
+    func testCtimeIsAnOptionalPartOfTheEncoding() throws {
+        let plain = TreeEntry(name: "a", kind: .file, mode: 0o644, size: 0, mtimeNs: 5, hash: ObjectHash.of([1]), chunks: [])
+        let old = TreeNode.leaf([plain]).encode()
+        XCTAssertEqual(old[8], EntryKind.file.rawValue, "PFT1, leaf, count, name, then the kind byte")
+        var same = plain
+        same.ctimeNs = 5
+        XCTAssertEqual(TreeNode.leaf([same]).encode(), old, "a ctime equal to the mtime is not stored")
+        var changed = plain
+        changed.changed(at: -9)
+        let new = TreeNode.leaf([changed]).encode()
+        XCTAssertEqual(new[8], 0x80 | EntryKind.file.rawValue)
+        guard case .leaf(let back) = try TreeNode.decode(new, hash: ObjectHash.of(new)),
+              case .leaf(let backOld) = try TreeNode.decode(old, hash: ObjectHash.of(old)) else { return XCTFail("not a leaf") }
+        XCTAssertEqual(back, [changed])
+        XCTAssertEqual(back[0].changeTimeNs, -9)
+        XCTAssertEqual(backOld, [plain])
+        XCTAssertEqual(backOld[0].changeTimeNs, 5)
+    }
 }

@@ -21,6 +21,10 @@ public struct TreeEntry: Sendable, Equatable, Codable {
     /// File: its bytes. Directory: total file bytes below it. Symlink: target length.
     public var size: Int64
     public var mtimeNs: Int64
+    /// The status-change time (ctime: chmod, rename, utimens) when it differs from `mtimeNs`; nil means it equals
+    /// `mtimeNs` (a write or truncate sets both). Stored only when it differs, so entries without one encode, and
+    /// hash, exactly as before it existed (docs/storage.md).
+    public var ctimeNs: Int64?
     /// File: content hash (the hash of its manifest, see `FileManifest`). Directory: tree hash. Symlink: hash of the target.
     public var hash: ObjectHash
     /// File: the chunk list when it is small enough to live in the tree (nil when it is in a manifest object).
@@ -29,10 +33,17 @@ public struct TreeEntry: Sendable, Equatable, Codable {
     public var target: String?
 
     public init(name: String, kind: EntryKind, mode: UInt32, size: Int64, mtimeNs: Int64, hash: ObjectHash,
-                chunks: [ChunkRef]? = nil, target: String? = nil) {
+                chunks: [ChunkRef]? = nil, target: String? = nil, ctimeNs: Int64? = nil) {
         self.name = name; self.kind = kind; self.mode = mode; self.size = size; self.mtimeNs = mtimeNs
         self.hash = hash; self.chunks = chunks; self.target = target
+        self.ctimeNs = ctimeNs == mtimeNs ? nil : ctimeNs
     }
+
+    /// The ctime to show (`stat`'s `st_ctim`).
+    public var changeTimeNs: Int64 { ctimeNs ?? mtimeNs }
+
+    /// Records a status change at `now` (nil when it equals the mtime, as after a write).
+    public mutating func changed(at now: Int64) { ctimeNs = now == mtimeNs ? nil : now }
 
     /// Files whose chunk list is longer than this keep it in a manifest object instead of inline.
     public static let inlineChunkLimit = 32

@@ -12,6 +12,8 @@ public enum TreeNode: Sendable {
 
     public static let leafLimit = 1024
     static let magic = "PFT1"
+    /// Set in an entry's kind byte when a ctime (svarint) follows its mtime.
+    static let ctimeFlag: UInt8 = 0x80
 
     public var count: Int {
         switch self {
@@ -50,11 +52,15 @@ public enum TreeNode: Sendable {
     }
 
     private static func encode(_ e: TreeEntry, into w: inout BinaryWriter) {
+        // The kind byte's top bit says a ctime follows the mtime (only when it differs from it), so entries
+        // without one keep the format, and the hashes, they had before ctimes were kept.
+        let ctime = e.ctimeNs.flatMap { $0 == e.mtimeNs ? nil : $0 }
         w.string(e.name)
-        w.u8(e.kind.rawValue)
+        w.u8(e.kind.rawValue | (ctime != nil ? Self.ctimeFlag : 0))
         w.uvarint(UInt64(e.mode))
         w.uvarint(UInt64(e.size))
         w.svarint(e.mtimeNs)
+        if let ctime { w.svarint(ctime) }
         w.hash(e.hash)
         switch e.kind {
         case .file:
@@ -85,10 +91,12 @@ public enum TreeNode: Sendable {
             entries.reserveCapacity(n)
             for _ in 0..<n {
                 let name = try r.string()
-                guard let kind = EntryKind(rawValue: try r.u8()) else { throw PFSError.corrupt("tree object \(hash.hex) has an unknown entry kind") }
+                let kindByte = try r.u8()
+                guard let kind = EntryKind(rawValue: kindByte & ~Self.ctimeFlag) else { throw PFSError.corrupt("tree object \(hash.hex) has an unknown entry kind") }
                 let mode = UInt32(truncatingIfNeeded: try r.uvarint())
                 let size = Int64(try r.uvarint())
                 let mtime = try r.svarint()
+                let ctime: Int64? = kindByte & Self.ctimeFlag != 0 ? try r.svarint() : nil
                 let h = try r.hash()
                 var chunks: [ChunkRef]?
                 var target: String?
@@ -107,7 +115,7 @@ public enum TreeNode: Sendable {
                     break
                 }
                 entries.append(TreeEntry(name: name, kind: kind, mode: mode, size: size, mtimeNs: mtime, hash: h,
-                                         chunks: chunks, target: target))
+                                         chunks: chunks, target: target, ctimeNs: ctime))
             }
             return .leaf(entries)
         case 1:

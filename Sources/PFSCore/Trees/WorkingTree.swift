@@ -22,11 +22,13 @@ public final class WorkingTree: @unchecked Sendable {
         var base: ObjectHash?
         var mode: UInt32
         var mtimeNs: Int64
+        /// As `TreeEntry.ctimeNs`: nil when it equals `mtimeNs`.
+        var ctimeNs: Int64?
         var size: Int64
         /// Keyed by the names' bytes: `"caf\u{e9}"` and `"cafe\u{301}"` are two entries.
         var changes: [NameKey: Change] = [:]
-        init(base: ObjectHash?, mode: UInt32, mtimeNs: Int64, size: Int64) {
-            self.base = base; self.mode = mode; self.mtimeNs = mtimeNs; self.size = size
+        init(base: ObjectHash?, mode: UInt32, mtimeNs: Int64, size: Int64, ctimeNs: Int64? = nil) {
+            self.base = base; self.mode = mode; self.mtimeNs = mtimeNs; self.size = size; self.ctimeNs = ctimeNs
         }
     }
 
@@ -129,7 +131,7 @@ public final class WorkingTree: @unchecked Sendable {
 
     private func dirEntry(name: String, _ d: DirNode) -> TreeEntry {
         let hash = d.changes.isEmpty && d.base != nil ? d.base! : ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0)
-        return TreeEntry(name: name, kind: .dir, mode: d.mode, size: d.size, mtimeNs: d.mtimeNs, hash: hash)
+        return TreeEntry(name: name, kind: .dir, mode: d.mode, size: d.size, mtimeNs: d.mtimeNs, hash: hash, ctimeNs: d.ctimeNs)
     }
 
     /// The current state of `name` in `dir`: its change, else its entry in the base tree.
@@ -188,6 +190,13 @@ public final class WorkingTree: @unchecked Sendable {
         let old = d.mtimeNs
         undo.append { d.mtimeNs = old }
         d.mtimeNs = mtime
+    }
+
+    /// A status change of `d` at `now` (chmod, utimens, rename); nil: its ctime follows its mtime again.
+    private func setCtime(_ d: DirNode, _ now: Int64?) {
+        let old = d.ctimeNs
+        undo.append { d.ctimeNs = old }
+        d.ctimeNs = now == d.mtimeNs ? nil : now
     }
 
     private func applyLocked(_ op: StagedOp, now: Int64) throws {
@@ -274,9 +283,14 @@ public final class WorkingTree: @unchecked Sendable {
             let sz = size(of: moving)
             setChange(schain.last!, sname, .deleted)
             adjust(schain, by: -sz)
+            // A rename changes the moved entry's ctime (as Linux filesystems do; `mv` and backup tools look at it).
             switch moving {
-            case .entry(let e): setChange(dparent, dname, .entry(e.renamed(dname)))
-            case .dir(let d): setChange(dparent, dname, .dir(d))
+            case .entry(var e):
+                e.changed(at: now)
+                setChange(dparent, dname, .entry(e.renamed(dname)))
+            case .dir(let d):
+                setChange(dparent, dname, .dir(d))
+                setCtime(d, now)
             case .deleted: break
             }
             adjust(dchain, by: sz - size(of: existing))
@@ -287,6 +301,7 @@ public final class WorkingTree: @unchecked Sendable {
             if comps.isEmpty {
                 if let mode { setMode(root, mode & 0o7777) }
                 if let mtime { setMtime(root, mtime) }
+                setCtime(root, now)
                 return
             }
             let name = comps.last!
@@ -294,19 +309,23 @@ public final class WorkingTree: @unchecked Sendable {
             let parent = chain.last!
             switch try current(parent, name) {
             case .entry(var e):
+                // chmod and utimens change the ctime to now (POSIX), whatever mtime they set.
                 if e.kind == .dir {
                     let d = DirNode(base: e.hash, mode: e.mode, mtimeNs: e.mtimeNs, size: e.size)
                     if let mode { d.mode = mode & 0o7777 }
                     if let mtime { d.mtimeNs = mtime }
+                    d.ctimeNs = now == d.mtimeNs ? nil : now
                     setChange(parent, name, .dir(d))
                 } else {
                     if let mode, e.kind != .symlink { e.mode = mode & 0o7777 }
                     if let mtime { e.mtimeNs = mtime }
+                    e.changed(at: now)
                     setChange(parent, name, .entry(e))
                 }
             case .dir(let d):
                 if let mode { setMode(d, mode & 0o7777) }
                 if let mtime { setMtime(d, mtime) }
+                setCtime(d, now)
             case nil, .deleted:
                 throw PFSError.notFound("\(path) does not exist")
             }
@@ -334,7 +353,7 @@ public final class WorkingTree: @unchecked Sendable {
                 guard e.kind == .dir else {
                     throw PFSError(.notDirectory, "/\(path[...i].joined(separator: "/")) is a file, not a directory")
                 }
-                next = DirNode(base: e.hash, mode: e.mode, mtimeNs: e.mtimeNs, size: e.size)
+                next = DirNode(base: e.hash, mode: e.mode, mtimeNs: e.mtimeNs, size: e.size, ctimeNs: e.ctimeNs)
                 setChange(dir, name, .dir(next))
             case nil, .deleted:
                 guard create else {
@@ -353,7 +372,11 @@ public final class WorkingTree: @unchecked Sendable {
         if delta != 0 { for d in chain { setSize(d, d.size + delta) } }
     }
 
-    private func touch(_ d: DirNode, _ now: Int64) { setMtime(d, now) }
+    /// A change of `d`'s entries: its mtime and ctime both become `now`.
+    private func touch(_ d: DirNode, _ now: Int64) {
+        setMtime(d, now)
+        setCtime(d, nil)
+    }
 
     private func size(of ch: Change?) -> Int64 {
         switch ch {
@@ -408,7 +431,7 @@ public final class WorkingTree: @unchecked Sendable {
 
     private func write(_ d: DirNode, name: String, batch: any ObjectBatch) throws -> TreeEntry {
         if d.changes.isEmpty, let base = d.base {
-            return TreeEntry(name: name, kind: .dir, mode: d.mode, size: d.size, mtimeNs: d.mtimeNs, hash: base)
+            return TreeEntry(name: name, kind: .dir, mode: d.mode, size: d.size, mtimeNs: d.mtimeNs, hash: base, ctimeNs: d.ctimeNs)
         }
         var changes: [(name: String, entry: TreeEntry?)] = []
         changes.reserveCapacity(d.changes.count)
@@ -420,7 +443,8 @@ public final class WorkingTree: @unchecked Sendable {
             }
         }
         let result = try trees.update(d.base, changes: changes, batch: batch)
-        return TreeEntry(name: name, kind: .dir, mode: d.mode, size: result.size, mtimeNs: d.mtimeNs, hash: result.hash)
+        return TreeEntry(name: name, kind: .dir, mode: d.mode, size: result.size, mtimeNs: d.mtimeNs, hash: result.hash,
+                         ctimeNs: d.ctimeNs)
     }
 
     /// Every entry the staged changes reference, with its path (for GC and fsck while the commit is open): the
@@ -432,7 +456,7 @@ public final class WorkingTree: @unchecked Sendable {
             func visit(_ d: DirNode, _ path: String) throws {
                 if d !== root, let base = d.base {
                     try body(path, TreeEntry(name: Names.components(path).last ?? "", kind: .dir, mode: d.mode,
-                                             size: d.size, mtimeNs: d.mtimeNs, hash: base))
+                                             size: d.size, mtimeNs: d.mtimeNs, hash: base, ctimeNs: d.ctimeNs))
                 }
                 for (key, ch) in d.changes {
                     let p = path == "/" ? "/" + key.name : path + "/" + key.name
