@@ -180,6 +180,31 @@ class ContainerTests: CLITestCase {
         XCTAssertEqual(try paths(["glob", "file", "data@master:/*"]), ["/a.txt"])
     }
 
+    /// A secret reaches the datum as a file and as an environment variable, and its value is in no log or
+    /// inspect output.
+    func testSecretsInsideTheImage() throws {
+        try importImages()
+        let token = "tok-\(UUID().uuidString)"
+        try quiet(["create", "secret", "api", "--from-literal", "token=\(token)"])
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a"], stdin: Data("a\n".utf8))
+        try local("p.json", #"""
+            {"pipeline": {"name": "sec"}, "transform": {"image": "bb", "cmd": ["sh", "-c",
+              "test \"$(cat /run/secrets/api/token)\" = \"$TOKEN\" && test -n \"$TOKEN\" && echo secret-ok > /pfs/out/r"],
+              "secrets": [{"name": "api", "mount_path": "/run/secrets/api"}, {"name": "api", "env_var": "TOKEN", "key": "token"}]},
+             "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """#)
+        try quiet(["create", "pipeline", "-f", "p.json"])
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        let logs = try out(["logs", "-p", "sec"])
+        XCTAssertEqual(try job("sec", id)["state"] as? String, "success", logs)
+        XCTAssertEqual(try content("sec@master:/r"), "secret-ok\n")
+        for text in [logs, try h.ok(["inspect", "job", "sec@\(id)", "--raw"]).stdout, try h.ok(["inspect", "pipeline", "sec", "--raw"]).stdout] {
+            XCTAssertFalse(text.contains(token), "the secret's value is shown")
+        }
+    }
+
     func job(_ pipeline: String, _ id: String) throws -> [String: Any] { try object(["inspect", "job", "\(pipeline)@\(id)"]) }
 
     /// A datum over its memory limit is killed, and its job says so; one under its limits succeeds; a datum

@@ -48,6 +48,9 @@ public struct PodmanRunner: Runner {
         a += ["-v", "\(w.scratch):/tmp:rw"]
         for m in w.mounts { a += ["-v", "\(m.source):\(m.target):\(m.readOnly ? "ro" : "rw")"] }
         for (k, v) in w.env.sorted(by: { $0.key < $1.key }) where !w.defaultedEnv.contains(k) { a += ["-e", "\(k)=\(v)"] }
+        // GPUs: the device nodes and the host driver's files at the same paths (read-only).
+        for d in w.devices { a += ["--device", "\(d.source):\(d.target):rwm"] }
+        for f in w.driverFiles { a += ["-v", "\(f):\(f):ro"] }
         if let wd = w.workingDir { a += ["-w", wd] }
         if let u = w.user { a += ["-u", u] }
         if !w.stdin.isEmpty { a += ["-i"] }
@@ -65,7 +68,15 @@ public struct PodmanRunner: Runner {
         let name = "pfs-" + UUID().uuidString.lowercased()
         let group = try cgroups.makeGroup(memory: w.memoryLimit, cpu: w.cpuLimit)
         defer { group?.remove() }
-        let args = cgroups.wrapper(group: group) + (try arguments(w, name: name))
+        var args = cgroups.wrapper(group: group) + (try arguments(w, name: name))
+        // Secrets' env values go through a file only the daemon can read, never the command line (`ps`).
+        let envFile = w.scratch + ".env"
+        defer { unlink(envFile) }
+        if !w.secretEnv.isEmpty {
+            try Self.writePrivate(Data(w.secretEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: envFile)
+            // Before the image name (and the --entrypoint that precedes it).
+            args.insert(contentsOf: ["--env-file", envFile], at: args.count - (w.cmd.isEmpty ? 1 : 3))
+        }
         let podman = self.podman
         let prefix = cgroups.wrapper(group: nil)
         var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout, cancel: w.cancel) { pid in
@@ -76,5 +87,15 @@ public struct PodmanRunner: Runner {
         if r.timedOut || w.cancel?.isCancelled == true { _ = try? Tool.run(prefix + [podman, "rm", "-f", name], what: "removing a timed-out container") }
         r.oomKilled = group?.oomKilled() ?? false
         return r
+    }
+
+    /// `data` in a new 0600 file.
+    static func writePrivate(_ data: Data, to path: String) throws {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PFSError.syscall("open", path: path, errno: errno) }
+        defer { close(fd) }
+        let n = data.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        guard n == data.count else { throw PFSError.syscall("write", path: path, errno: errno) }
     }
 }
