@@ -261,6 +261,32 @@ final class MountTests: XCTestCase {
         XCTAssertEqual(try h.run(["fsck"]).status, 0)
     }
 
+    /// docs/filesystem.md: every close() of a descriptor stores the file, also a forked child's close of one it
+    /// inherited; after kill -9 while the writer still holds the file open, that prefix is what comes back.
+    func testAChildClosingAnInheritedDescriptorStoresTheFileSoFar() throws {
+        h.stop()
+        try h.startMounted(settleMs: 60_000)
+        let pid = try XCTUnwrap(h.daemonPID)
+        try h.sh("""
+            mkdir $MNT/data && echo old > $MNT/data/master/f
+            python3 - <<'PY'
+            import os, signal, subprocess
+            f = open(os.environ["MNT"] + "/data/master/f", "wb")
+            f.write(b"a" * (1 << 20)); f.flush()
+            subprocess.run(["true"], check=True)   # the child closes its copy of the descriptor at exec
+            f.write(b"b" * (1 << 20)); f.flush()   # written, not closed by anyone
+            os.kill(\(pid), signal.SIGKILL)
+            PY
+            """)
+        h.stop(signal: SIGKILL)
+        try h.startMounted()
+        try h.sh("""
+            test "$(wc -c < $MNT/data/master/f)" = 1048576
+            test "$(tr -d a < $MNT/data/master/f | wc -c)" = 0
+            """)
+        XCTAssertEqual(try h.run(["fsck"]).status, 0)
+    }
+
     func testLargeFileStreamsAndSmallReadsDoNotFetchTheWholeFile() throws {
         try h.sh("""
             mkdir $MNT/data
