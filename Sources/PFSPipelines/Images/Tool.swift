@@ -1,5 +1,8 @@
 import Foundation
 import PFSCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The system tools image import uses (GNU tar and the decompressors), run without a shell.
 enum Tool {
@@ -46,5 +49,17 @@ enum Tool {
         defer { try? out.close() }
         try run([tool, "-dc", path], what: "decompressing \(URL(fileURLWithPath: path).lastPathComponent)", stdout: out)
         return dst
+    }
+}
+
+extension Tool {
+    /// `data` in a new file only the daemon's user can read (0600): argument files, secrets' env files.
+    static func writePrivate(_ data: Data, to path: String) throws {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PFSError.syscall("open", path: path, errno: errno) }
+        defer { close(fd) }
+        let n = data.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        guard n == data.count else { throw PFSError.syscall("write", path: path, errno: errno) }
     }
 }

@@ -179,12 +179,7 @@ extension BubblewrapRunner {
     static func writePrivate(_ args: [String], to path: String) throws {
         var data = Data()
         for arg in args { data.append(contentsOf: Array(arg.utf8)); data.append(0) }
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PFSError.syscall("open", path: path, errno: errno) }
-        defer { close(fd) }
-        let n = data.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-        guard n == data.count else { throw PFSError.syscall("write", path: path, errno: errno) }
+        try Tool.writePrivate(data, to: path)
     }
 }
 

@@ -73,7 +73,7 @@ public struct PodmanRunner: Runner {
         let envFile = w.scratch + ".env"
         defer { unlink(envFile) }
         if !w.secretEnv.isEmpty {
-            try Self.writePrivate(Data(w.secretEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: envFile)
+            try Tool.writePrivate(Data(w.secretEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: envFile)
             // Before the image name (and the --entrypoint that precedes it).
             args.insert(contentsOf: ["--env-file", envFile], at: args.count - (w.cmd.isEmpty ? 1 : 3))
         }
@@ -87,15 +87,5 @@ public struct PodmanRunner: Runner {
         if r.timedOut || w.cancel?.isCancelled == true { _ = try? Tool.run(prefix + [podman, "rm", "-f", name], what: "removing a timed-out container") }
         r.oomKilled = group?.oomKilled() ?? false
         return r
-    }
-
-    /// `data` in a new 0600 file.
-    static func writePrivate(_ data: Data, to path: String) throws {
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PFSError.syscall("open", path: path, errno: errno) }
-        defer { close(fd) }
-        let n = data.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-        guard n == data.count else { throw PFSError.syscall("write", path: path, errno: errno) }
     }
 }
