@@ -24,6 +24,8 @@ if [ -n "$summary" ]; then echo "tests: $((executed - failures - skipped)) passe
 ./scripts/torture --short --power-loss --bin "$(swift build --show-bin-path)" || status=1
 # The API against docs/api/openapi.yaml: schemathesis on a live daemon (docs/reliability.md), short mode.
 ./scripts/api-fuzz --short --bin "$(swift build --show-bin-path)" || status=1
+# Load: concurrent writers, readers, 8 pipelines, many files, big files, all checked (scripts/load), small sizes.
+./scripts/load --short --bin "$(swift build --show-bin-path)" || status=1
 # Every examples/*/check (scripts/examples.sh), with its own closing line "examples: N passed, N failed".
 ./scripts/examples.sh
 examples_status=$?
