@@ -194,9 +194,11 @@ public final class WorkingTree: @unchecked Sendable {
 
     /// A status change of `d` at `now` (chmod, utimens, rename); nil: its ctime follows its mtime again.
     private func setCtime(_ d: DirNode, _ now: Int64?) {
-        let old = d.ctimeNs
+        let old = d.ctimeNs, new = now == d.mtimeNs ? nil : now
+        // Most calls (every directory a change passes through) leave it nil: no undo step for those.
+        guard new != old else { return }
         undo.append { d.ctimeNs = old }
-        d.ctimeNs = now == d.mtimeNs ? nil : now
+        d.ctimeNs = new
     }
 
     private func applyLocked(_ op: StagedOp, now: Int64) throws {

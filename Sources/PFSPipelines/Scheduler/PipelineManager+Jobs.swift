@@ -20,11 +20,8 @@ extension PipelineManager {
         let control = try requireControl()
         if let pipeline { _ = try inspect(pipeline) }
         // Jobs whose turn has not come are among them, `starting` (their output commits are open, no job row yet).
-        let all = try jobs(pipeline: pipeline).filter { $0.id.hasPrefix(id) }
+        let all = try job(pipeline: pipeline, id: id)
         let ids = Set(all.map(\.id))
-        guard !ids.isEmpty else {
-            throw PFSError.notFound("no job \(id)\(pipeline.map { " of pipeline \"\($0)\"" } ?? ""); list jobs with `pfs list job`")
-        }
         guard ids.count == 1 else {
             throw PFSError(.ambiguous, "job id prefix \(id) matches \(ids.count) jobs (\(ids.sorted().map { String($0.prefix(12)) }.joined(separator: ", "))); give more of the id")
         }
@@ -48,6 +45,7 @@ extension PipelineManager {
             Thread.sleep(forTimeInterval: 0.05)
             now = try waitFor.map { try job(pipeline: $0.pipeline, id: $0.id)[0] }
         }
+        // (All of them share the one id: a pipeline names a job.)
         let later = try unfinished.filter { j in !waitFor.contains { $0.pipeline == j.pipeline } }
             .map { j in try job(pipeline: j.pipeline, id: j.id)[0] }
         return now + later
@@ -55,7 +53,12 @@ extension PipelineManager {
 
     /// The datums of a job; while the job runs, also those planned and not finished (`starting`, `running`).
     public func datumsIncludingLive(pipeline: String, job: String) throws -> [DatumInfo] {
-        var rows = try datums(pipeline: pipeline, job: job)
+        try withLive(try store.datumRows(pipeline: pipeline, job: job), pipeline: pipeline, job: job)
+    }
+
+    /// The recorded datums `stored` of a job, plus the live job's planned ones not recorded yet, by id.
+    private func withLive(_ stored: [DatumRow], pipeline: String, job: String) throws -> [DatumInfo] {
+        var rows = try stored.map { try PFSJSON.decoder().decode(DatumInfo.self, from: Data($0.info.utf8)) }
         guard let live = control?.plan(pipeline, job) else { return rows }
         let have = Set(rows.map(\.id))
         for (id, d) in live.planned where !have.contains(id) {
@@ -68,8 +71,8 @@ extension PipelineManager {
     /// One datum of a job by id or unique prefix.
     public func inspectDatum(pipeline: String, job jobID: String, datum: String) throws -> DatumDetail {
         let job = try onlyJob(pipeline: pipeline, id: jobID)
-        let rows = try store.datumRows(pipeline: pipeline, job: job.id).filter { $0.id.hasPrefix(datum) }
-        let all = try datumsIncludingLive(pipeline: pipeline, job: job.id).filter { $0.id.hasPrefix(datum) }
+        let rows = try store.datumRows(pipeline: pipeline, job: job.id)
+        let all = try withLive(rows, pipeline: pipeline, job: job.id).filter { $0.id.hasPrefix(datum) }
         guard !all.isEmpty else {
             throw PFSError.notFound("job \(pipeline)@\(job.id) has no datum \(datum); list its datums with `pfs list datum \(pipeline)@\(job.id)`")
         }
@@ -90,7 +93,7 @@ extension PipelineManager {
             ? try store.datumOutputList(pipeline: pipeline, datum: d.id).map { o in
                 DatumDetail.Output(path: o.path, kind: o.entry.kind == .file ? "file" : o.entry.kind == .dir ? "dir" : "symlink", size: o.entry.size)
             } : []
-        return DatumDetail(pipeline: pipeline, job: job.id, id: d.id, hash: rows.first?.hash, state: d.state, attempts: d.attempts,
+        return DatumDetail(pipeline: pipeline, job: job.id, id: d.id, hash: rows.first { $0.id == d.id }?.hash, state: d.state, attempts: d.attempts,
                            seconds: d.seconds, reason: d.reason, started: d.started, finished: d.finished, inputs: d.inputs,
                            files: files, logFile: FileManager.default.fileExists(atPath: log.path) ? log.path : nil,
                            logsCommand: "pfs logs --pipeline \(pipeline) --job \(job.id) --datum \(d.id)",
@@ -141,9 +144,8 @@ extension PipelineManager {
             return result
         }
         // A finished job's failed datums run again in a new job, which skips everything that succeeded.
-        let newer = try jobs(pipeline: pipeline).first.map { $0.id != job.id } ?? false
-        let open = try store.openAutoCommits().contains { $0.repo == pipeline && $0.id != job.id }
-        if newer || open {
+        // (`jobs` lists queued jobs too: their output commits are open, their turn has not come.)
+        if try jobs(pipeline: pipeline).first.map({ $0.id != job.id }) ?? false {
             throw PFSError.precondition("job \(pipeline)@\(job.id) has finished (\(job.state.rawValue)) and a newer job of the pipeline runs its failed datums again (failed datums always run again in the next job); see `pfs list job -p \(pipeline)`")
         }
         guard let id = try run(pipeline) else {

@@ -152,16 +152,17 @@ public final class Scheduler: Service, @unchecked Sendable {
             let datums = try DatumPlanner.plan(spec.input, views: viewsByName, salt: p.salt)
             // The last job that ended; a killed one counts when it planned datums (it records every planned datum:
             // skipped, done, or failed — cut short or never started — so its rows say what its output holds).
-            let previousJob = try store.jobRows(pipeline: p.name).first { j in
-                guard j.id != commit.id else { return false }
-                if j.state == "success" || j.state == "failure" { return true }
-                return try j.state == JobInfo.State.killed.rawValue && !store.datumRows(pipeline: p.name, job: j.id).isEmpty
+            var previousJob: JobRow?
+            var previousRows: [DatumRow] = []
+            for j in try store.jobRows(pipeline: p.name) where j.id != commit.id {
+                let ended = j.state == "success" || j.state == "failure"
+                guard ended || j.state == JobInfo.State.killed.rawValue else { continue }
+                let rows = try store.datumRows(pipeline: p.name, job: j.id)
+                if ended || !rows.isEmpty { previousJob = j; previousRows = rows; break }
             }
-            let previous: [Incrementality.Record] = try previousJob.map { j in
-                try store.datumRows(pipeline: p.name, job: j.id).map { d in
-                    (d.id, d.hash, d.state != DatumInfo.State.failed.rawValue)
-                }
-            } ?? []
+            let previous: [Incrementality.Record] = previousRows.map { d in
+                (d.id, d.hash, d.state != DatumInfo.State.failed.rawValue)
+            }
             let cls = Incrementality.classify(previous: previous, plan: datums, reprocess: spec.reprocessSpec)
             info.planSeconds = Date().timeIntervalSince(t0)
             info.datumsTotal = datums.count
