@@ -97,7 +97,7 @@ struct PFSMountCommand: AsyncParsableCommand {
             let engine: (any Runner)?
             switch self.runner {
             case "oci", "crun": engine = OCIRunner(images: images)
-            case "podman": engine = PodmanRunner()
+            case "podman": engine = PodmanRunner(warmDir: config.dataDir.appendingPathComponent("run/warm").path)
             case "none": engine = nil
             default: throw ValidationError("unknown --runner \(self.runner); use oci (crun), podman or none")
             }

@@ -13,6 +13,10 @@ class ContainerTests: CLITestCase {
     var daemonArguments: [String] { ["--runner", "oci"] }
     /// The tool the runner needs.
     var engine: String { "crun" }
+    /// PID 1 of a datum's container: the command itself, or the warm container's pause process.
+    var pid1: String { "sh" }
+    /// Whether the datums of a worker slot run in one warm container.
+    var warm: Bool { false }
 
     override func setUpWithError() throws {
         guard FileManager.default.isReadableFile(atPath: "/dev/fuse") else { throw XCTSkip("no /dev/fuse") }
@@ -161,7 +165,7 @@ class ContainerTests: CLITestCase {
             hello
             pfs-worker
             net=lo
-            pid1=sh
+            pid1=\(pid1)
             input-kept
             tmp-ok
             cwd=/
@@ -180,28 +184,51 @@ class ContainerTests: CLITestCase {
         XCTAssertEqual(try paths(["glob", "file", "data@master:/*"]), ["/a.txt"])
     }
 
-    /// A secret reaches the datum as a file and as an environment variable, and its value is in no log or
-    /// inspect output.
-    func testSecretsInsideTheImage() throws {
+    /// Datums that follow one another in one worker slot (a warm container with podman) share nothing: each
+    /// sees only its own input file, an empty /pfs/out, /tmp and /dev/shm, and nothing its predecessor left
+    /// running; a secret is readable inside (file and env) and its value is in no output or log.
+    func testDatumsOfOneSlotShareNothing() throws {
         try importImages()
         let token = "tok-\(UUID().uuidString)"
         try quiet(["create", "secret", "api", "--from-literal", "token=\(token)"])
         try quiet(["create", "repo", "data"])
-        try quiet(["put", "file", "data@master:/a"], stdin: Data("a\n".utf8))
+        for n in 1...4 { try quiet(["put", "file", "data@master:/f\(n)"], stdin: Data("\(n)\n".utf8)) }
         try local("p.json", #"""
-            {"pipeline": {"name": "sec"}, "transform": {"image": "bb", "cmd": ["sh", "-c",
-              "test \"$(cat /run/secrets/api/token)\" = \"$TOKEN\" && test -n \"$TOKEN\" && echo secret-ok > /pfs/out/r"],
+            {"pipeline": {"name": "slot"}, "parallelism_spec": {"constant": 1}, "transform": {"image": "bb", "cmd": ["sh"], "stdin": [
+              "n=$(cat $data); r=/pfs/out/r$n; exec > $r 2>&1",
+              "echo in=$(ls /pfs/data | tr '\\n' ' ') out=$(ls /pfs/out | grep -v r$n | tr '\\n' ' ') tmp=$(ls /tmp | tr '\\n' ' ') shm=$(ls /dev/shm | tr '\\n' ' ')",
+              "ps -o args | grep -q '[s]leep 1234' && echo LEFTOVER",
+              "test \"$(cat /run/secrets/api/token)\" = \"$TOKEN\" && echo secret-ok",
+              "echo init=$(cut -d' ' -f22 /proc/1/stat) > /pfs/out/init$n",
+              "touch /tmp/t$n /dev/shm/s$n; sleep 1234 </dev/null >/dev/null 2>&1 &"],
               "secrets": [{"name": "api", "mount_path": "/run/secrets/api"}, {"name": "api", "env_var": "TOKEN", "key": "token"}]},
              "input": {"pfs": {"repo": "data", "glob": "/*"}}}
             """#)
         try quiet(["create", "pipeline", "-f", "p.json"])
         let id = try commitID("data")
         try wait("data@\(id)")
-        let logs = try out(["logs", "-p", "sec"])
-        XCTAssertEqual(try job("sec", id)["state"] as? String, "success", logs)
-        XCTAssertEqual(try content("sec@master:/r"), "secret-ok\n")
-        for text in [logs, try h.ok(["inspect", "job", "sec@\(id)", "--raw"]).stdout, try h.ok(["inspect", "pipeline", "sec", "--raw"]).stdout] {
+        let logs = try out(["logs", "-p", "slot"])
+        XCTAssertEqual(try job("slot", id)["state"] as? String, "success", logs)
+        var inits: Set<String> = []
+        for n in 1...4 {
+            XCTAssertEqual(try content("slot@master:/r\(n)"), "in=f\(n) out= tmp= shm=\nsecret-ok\n", "datum \(n)")
+            inits.insert(try content("slot@master:/init\(n)"))
+        }
+        if warm { XCTAssertEqual(inits.count, 1, "the datums of one slot should share one warm container: \(inits)") }
+        for text in [logs, try h.ok(["inspect", "job", "slot@\(id)", "--raw"]).stdout, try h.ok(["list", "datum", "slot@\(id)", "--raw"]).stdout,
+                     try h.ok(["inspect", "pipeline", "slot", "--raw"]).stdout] {
             XCTAssertFalse(text.contains(token), "the secret's value is shown")
+        }
+        if warm {
+            // The job's warm containers go when it ends.
+            let deadline = Date().addingTimeInterval(30)
+            var left = ""
+            repeat {
+                left = try h.sh("podman ps -aq --filter label=pfs.warm=\(h.dataDir.path)/run/warm").stdout
+                if left.isEmpty { break }
+                usleep(200_000)
+            } while Date() < deadline
+            XCTAssertEqual(left, "", "warm containers left after the job")
         }
     }
 
@@ -246,6 +273,9 @@ class ContainerTests: CLITestCase {
 final class PodmanContainerTests: ContainerTests {
     override var daemonArguments: [String] { ["--runner", "podman"] }
     override var engine: String { "podman" }
+    /// Datums run in a warm container, whose PID 1 is podman's catatonit in pause mode.
+    override var pid1: String { "/.pfs-pause -P" }
+    override var warm: Bool { true }
     static let names = ["localhost/bb:latest", "localhost/bboci:1.0", "localhost/bbdocker:latest"]
 
     override func importImages() throws {

@@ -35,6 +35,11 @@ public struct DispatchRunner: Runner {
 
     public func commandLine(_ w: WorkerInvocation) -> [String]? { (try? pick(w.image))?.commandLine(w) }
 
+    public func jobFinished(_ job: String) {
+        host.jobFinished(job)
+        engine?.jobFinished(job)
+    }
+
     public func unenforceable(_ limits: Resources?, image: String?) -> [String] {
         (try? pick(image))?.unenforceable(limits, image: image) ?? []
     }

@@ -41,6 +41,9 @@ public struct WorkerInvocation: Sendable {
     public var defaultedEnv: Set<String> = []
     /// Lets the scheduler kill the command before it ends (`stop job`, `restart datum`); runners install the kill.
     public var cancel: WorkerCancel? = nil
+    /// The job the datum belongs to: runners that keep warm containers share them between the job's datums and
+    /// remove them at `jobFinished`. Nil: nothing is kept.
+    public var job: String? = nil
 
     public init(image: String?, cmd: [String], stdin: [String], env: [String: String], mounts: [Mount],
                 workingDir: String?, user: String?, timeout: Double?, hidden: [String], scratch: String,
@@ -74,10 +77,14 @@ public protocol Runner: Sendable {
     /// The command line that runs `w`, for the datum's log (to rerun a datum by hand, and the pipeline
     /// benchmarks' reference loop); secrets' values are replaced by `***`. Nil where there is no single one.
     func commandLine(_ w: WorkerInvocation) -> [String]?
+    /// Called when every datum of `job` has run: whatever the runner kept for it (warm containers) goes.
+    func jobFinished(_ job: String)
 }
 
 extension Runner {
     public func commandLine(_ w: WorkerInvocation) -> [String]? { nil }
+
+    public func jobFinished(_ job: String) {}
 
     public func unenforceable(_ limits: Resources?, image: String?) -> [String] {
         var out: [String] = []

@@ -53,12 +53,16 @@ extension Scheduler {
             if again.isEmpty && done { break }
             launch(again)
         }
+        runner.jobFinished(Self.jobKey(p.name, commit.id))
         let all = results.all
         for d in datums {
             if let r = all[d.id], r.info.state == .failed { log("datum \(d.id.prefix(12)) failed: \(r.info.reason)") }
         }
         return all
     }
+
+    /// What runners keep per job (warm containers) is keyed by this.
+    static func jobKey(_ pipeline: String, _ commit: String) -> String { "\(pipeline)@\(commit)" }
 
     final class ResultBox: @unchecked Sendable {
         private let lock = NSLock()
@@ -175,6 +179,7 @@ extension Scheduler {
                 w.memoryLimit = spec.resourceLimits?.memory
                 w.cpuLimit = spec.resourceLimits?.cpu
                 w.defaultedEnv = defaulted
+                w.job = Self.jobKey(p.name, commit.id)
                 note("attempt \(attempt) of \(tries)")
                 if attempt == 1 {
                     // Exactly what runs, for debugging a datum by hand (and for the pipeline benchmarks' reference).
@@ -231,6 +236,7 @@ extension Scheduler {
                 w.memoryLimit = spec.resourceLimits?.memory
                 w.cpuLimit = spec.resourceLimits?.cpu
                 w.defaultedEnv = defaulted
+                w.job = Self.jobKey(p.name, commit.id)
                 note("running err_cmd")
                 if let r = try? runner.run(w, log: log ?? FileHandle.nullDevice), r.exitCode == 0 {
                     info.state = .recovered
