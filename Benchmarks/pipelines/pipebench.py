@@ -82,14 +82,15 @@ class Load:
 
 
 class Daemon:
-    def __init__(self, exe, data, log_path, pid_file):
+    def __init__(self, exe, data, log_path, pid_file, extra=()):
         self.exe, self.data, self.log_path, self.pid_file = exe, data, log_path, pid_file
+        self.extra = list(extra)
         self.p = None
 
     def start(self):
         os.makedirs(self.data, exist_ok=True)
         logf = open(self.log_path, "ab")
-        self.p = subprocess.Popen([self.exe, "--no-mount", "--data-dir", self.data, "--announce"],
+        self.p = subprocess.Popen([self.exe, "--no-mount", "--data-dir", self.data, "--announce", *self.extra],
                                   stdout=subprocess.PIPE, stderr=logf, preexec_fn=pdeathsig)
         logf.close()
         with open(self.pid_file, "w") as f:
