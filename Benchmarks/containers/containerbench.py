@@ -93,6 +93,16 @@ class Bench:
                 if f.read() != f"datum {i}\n":
                     raise RuntimeError(f"the reference loop's output {i} does not hold its input")
 
+    def time_loop(self, loop, base, runs):
+        """Seconds a reference loop takes (see in_namespace) and the load meanwhile; its outputs checked."""
+        subprocess.run(["sync"])
+        with Load(_NoDaemon()) as load:
+            t0 = time.perf_counter()
+            subprocess.run(self.in_namespace(loop), check=True)
+            seconds = time.perf_counter() - t0
+        self.check_ref(base, runs)
+        return seconds, load
+
     # -- pfs side -----------------------------------------------------------------------------------------------
     def pfs_job(self, runner, image, setup):
         data = os.path.join(self.work, f"data-{runner}")
@@ -166,12 +176,7 @@ class Bench:
         os.makedirs(f"{base}/out/0")
         loop = (f"for i in $(seq 0 {runs - 1}); do {crun} {' '.join(manager)} run --bundle {bundle} --config {bundle}/c$i.json "
                 f"pfsbench-$i </dev/null || exit 1; done")
-        subprocess.run(["sync"])
-        with Load(_NoDaemon()) as rload:
-            t0 = time.perf_counter()
-            subprocess.run(self.in_namespace(loop), check=True)
-            ref_s = time.perf_counter() - t0
-        self.check_ref(base, runs)
+        ref_s, rload = self.time_loop(loop, base, runs)
         per_pfs, per_ref = pfs_s / self.n, ref_s / runs
         ratio = per_pfs / per_ref
         self.rows.append({"name": f"{self.n:,} trivial datums, crun runner (`--runner oci`), vs a loop of bare `crun run`",
@@ -195,12 +200,7 @@ class Bench:
             opts = "--cgroups=disabled --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
             loop = (f"for i in $(seq 0 {runs - 1}); do {podman} run --rm {opts} -v {base}/in/$i:/pfs/in:ro -v {base}/out/$i:/pfs/out:rw "
                     f"-v {base}/tmp/$i:/tmp:rw {PODMAN_IMAGE} sh -c '{CMD}' </dev/null || exit 1; done")
-            subprocess.run(["sync"])
-            with Load(_NoDaemon()) as rload:
-                t0 = time.perf_counter()
-                subprocess.run(self.in_namespace(loop), check=True)
-                ref_s = time.perf_counter() - t0
-            self.check_ref(base, runs)
+            ref_s, rload = self.time_loop(loop, base, runs)
         finally:
             subprocess.run([podman, "rmi", "-f", PODMAN_IMAGE], capture_output=True)
         per_pfs, per_ref = pfs_s / self.n, ref_s / runs

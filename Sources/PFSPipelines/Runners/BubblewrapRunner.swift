@@ -39,13 +39,7 @@ public struct BubblewrapRunner: Runner {
     /// mount point, and a stat of it from the daemon that is in flight when the daemon is killed never returns: the
     /// process can then never exit, and its FUSE connection stays open (found by scripts/torture).
     static func exists(_ path: String) -> Bool {
-        if let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8),
-           text.split(separator: "\n").contains(where: { line in
-               line.split(separator: " ").dropFirst(4).first.map { $0.replacingOccurrences(of: "\\040", with: " ") } == path
-           }) {
-            return true
-        }
-        return FileManager.default.fileExists(atPath: path)
+        MountInfo.points().contains(path) || FileManager.default.fileExists(atPath: path)
     }
 
     /// The bwrap command line for an invocation (exposed for tests).

@@ -194,9 +194,7 @@ final class WarmSetup: @unchecked Sendable {
                 let ids = stale.split(whereSeparator: \.isWhitespace).map(String.init)
                 if !ids.isEmpty { _ = try? Tool.run(prefix + [podman, "rm", "-f", "-t", "0"] + ids, what: "removing stale warm containers") }
             }
-            let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
-                .compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
-                .filter { $0 == warmDir || $0.hasPrefix(warmDir + "/") }
+            let mounts = MountInfo.points().filter { $0 == warmDir || $0.hasPrefix(warmDir + "/") }
             for m in mounts.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
             try? fm.removeItem(atPath: warmDir)
             try fm.createDirectory(atPath: warmDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

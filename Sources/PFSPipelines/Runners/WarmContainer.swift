@@ -104,6 +104,10 @@ final class WarmContainer: @unchecked Sendable {
     /// (its datum timed out or was killed at its memory limit, or what it left could not be cleared).
     func run(_ w: WorkerInvocation, log: FileHandle, group: CgroupGroup?, join: [String]) throws -> (WorkerResult, healthy: Bool) {
         guard WarmContainer.targets(w) == targets else { throw PFSError(.internal, "datum does not fit warm container \(name)") }
+        let command = w.cmd.isEmpty ? imageCommand : w.cmd
+        guard !command.isEmpty else {
+            throw PFSError.invalid("transform.cmd is empty and image \(Names.printable(w.image ?? "")) has no Entrypoint or Cmd; give the pipeline a cmd")
+        }
         var bound: [Int] = []
         defer { for i in bound { umount2(slot(i), Int32(MNT_DETACH)) } }
         for (i, t) in targets.enumerated() {
@@ -117,7 +121,7 @@ final class WarmContainer: @unchecked Sendable {
         let args: [String]
         if direct, let crun {
             var p = process
-            p["args"] = w.cmd.isEmpty ? imageCommand : w.cmd
+            p["args"] = command
             p["env"] = environment(w)
             p["terminal"] = false
             try Tool.writePrivate(try JSONSerialization.data(withJSONObject: p, options: [.sortedKeys]), to: file)
@@ -128,10 +132,7 @@ final class WarmContainer: @unchecked Sendable {
             lines = lines.filter { !$0.value.contains("\n") }
             try Tool.writePrivate(Data(lines.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: file)
             args = join + [podman, "exec"] + (w.stdin.isEmpty ? [] : ["-i"]) + ["--env-file", file, name]
-                + (w.cmd.isEmpty ? imageCommand : w.cmd)
-        }
-        guard !(w.cmd.isEmpty ? imageCommand : w.cmd).isEmpty else {
-            throw PFSError.invalid("transform.cmd is empty and image \(Names.printable(w.image ?? "")) has no Entrypoint or Cmd; give the pipeline a cmd")
+                + command
         }
         var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout, cancel: w.cancel) { [self] pid in
             group?.killAll()
