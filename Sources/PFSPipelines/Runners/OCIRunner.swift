@@ -12,13 +12,16 @@ public struct OCIRunner: Runner {
     public let crun: String
     public let images: ImageRegistry
     public let cgroups: CgroupHost
+    /// Starts crun in a mount namespace of its own on hybrid hosts (nil: the `unshare` wrapper does it).
+    let spawner: NamespaceSpawner?
 
-    public init(images: ImageRegistry, crun: String? = nil, cgroups: CgroupHost = .detect()) {
+    public init(images: ImageRegistry, crun: String? = nil, cgroups: CgroupHost = .detect(), wrapperOnly: Bool = false) {
         self.crun = crun ?? ["/usr/bin/crun", "/usr/local/bin/crun", "/bin/crun"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         } ?? "crun"
         self.images = images
         self.cgroups = cgroups
+        self.spawner = cgroups.layout == .hybrid && !wrapperOnly ? NamespaceSpawner.hybrid : nil
     }
 
     public func validate(image: String?) throws {
@@ -52,10 +55,13 @@ public struct OCIRunner: Runner {
         let id = "pfs-" + UUID().uuidString.lowercased()
         let group = try cgroups.makeGroup(memory: w.memoryLimit, cpu: w.cpuLimit)
         defer { group?.remove() }
-        let args = wrapper(group: group) + [crun, "--cgroup-manager=disabled", "run", "--bundle", bundle, id]
+        // On a hybrid host the spawner gives crun its mount namespace without a wrapper program; the shell that
+        // joins the datum's cgroups is then the only one, and only when there are limits.
+        let start = spawner == nil ? wrapper(group: group) : group.map { ["/bin/sh", "-c", $0.joinScript + " && exec \"$@\"", "sh"] } ?? []
+        let args = start + [crun, "--cgroup-manager=disabled", "run", "--bundle", bundle, id]
         let crunPath = crun
         let prefix = wrapper(group: nil)
-        var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout, cancel: w.cancel) { pid in
+        var r = try WorkerProcess.run(args, stdin: w.stdin, log: log, timeout: w.timeout, cancel: w.cancel, spawner: spawner) { pid in
             group?.killAll()
             _ = try? Tool.run(prefix + [crunPath, "--cgroup-manager=disabled", "kill", id, "KILL"], what: "stopping a timed-out datum")
             kill(pid, SIGKILL)
