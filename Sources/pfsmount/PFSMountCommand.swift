@@ -50,7 +50,7 @@ struct PFSMountCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-pipelines"), help: "Do not run pipelines (no scheduler, no worker views).")
     var noPipelines = false
 
-    @Option(help: "The container runner for non-host images: oci (crun, images from `pfs image import`; the default), podman (images from podman's store) or none.")
+    @Option(help: "The container runner for non-host images when a spec does not name one (transform.runner): oci (crun, images from `pfs image import`; the default), podman (images from podman's store), docker (a Docker engine's store, through the docker CLI and DOCKER_HOST) or none (host images only).")
     var runner: String = "oci"
 
     @Flag(help: "Print a line 'ready' on stdout once the API is being served (for scripts and tests).")
@@ -94,14 +94,22 @@ struct PFSMountCommand: AsyncParsableCommand {
             let store = try ImageStore(root: config.dataDir.appendingPathComponent("images"))
             let images = try ImageRegistry(file: config.dataDir.appendingPathComponent("images.json"), store: store)
             let host = BubblewrapRunner(images: images)
-            let engine: (any Runner)?
+            // Every engine is at hand for specs that name theirs (transform.runner); --runner picks the default.
+            let defaultEngine: RunnerKind?
             switch self.runner {
-            case "oci", "crun": engine = OCIRunner(images: images)
-            case "podman": engine = PodmanRunner(warmDir: config.dataDir.appendingPathComponent("run/warm").path)
-            case "none": engine = nil
-            default: throw ValidationError("unknown --runner \(self.runner); use oci (crun), podman or none")
+            case "none": defaultEngine = nil
+            default:
+                guard let kind = RunnerKind(spelling: self.runner), kind != .host else {
+                    throw ValidationError("unknown --runner \(self.runner); use oci (crun), podman, docker or none")
+                }
+                defaultEngine = kind
             }
-            let runner = DispatchRunner(host: host, engine: engine, images: images, engineHasImages: self.runner == "podman")
+            let engines: [RunnerKind: any Runner] = defaultEngine == nil ? [:] : [
+                .oci: OCIRunner(images: images),
+                .podman: PodmanRunner(warmDir: config.dataDir.appendingPathComponent("run/warm").path),
+                .docker: DockerRunner(),
+            ]
+            let runner = DispatchRunner(host: host, engines: engines, defaultEngine: defaultEngine, images: images)
             let pipelinesOn = !noPipelines && (try? host.validate(image: nil)) != nil
                 && access("/dev/fuse", R_OK | W_OK) == 0
             if !noPipelines && !pipelinesOn {

@@ -5,7 +5,7 @@ import XCTest
 /// pipelines whose datums run inside those images through a real `pfsmount` (FUSE views, crun), proving what
 /// the runner promises: the image's root, read-only; inputs that cannot change; /pfs/out and /tmp the only
 /// writable places; private namespaces; the image config honoured; memory limits enforced with a clear error.
-/// `PodmanContainerTests` runs the same pipeline tests through the podman runner.
+/// `PodmanContainerTests` and `DockerContainerTests` run the same pipeline tests through the podman and docker runners.
 class ContainerTests: CLITestCase {
     var images: URL!
 
@@ -21,14 +21,18 @@ class ContainerTests: CLITestCase {
     override func setUpWithError() throws {
         guard FileManager.default.isReadableFile(atPath: "/dev/fuse") else { throw XCTSkip("no /dev/fuse") }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap") else { throw XCTSkip("no bubblewrap") }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/\(engine)") else {
+        guard ["/usr/bin/", "/usr/local/bin/"].contains(where: { FileManager.default.isExecutableFile(atPath: $0 + engine) }) else {
             throw XCTSkip("no \(engine) (scripts/install-deps.sh installs it)")
         }
+        try prepareEngine()
         images = try ContainerImages.directory()
         let varTmp = URL(fileURLWithPath: "/var/tmp")
         h = try Harness(under: access(varTmp.path, W_OK) == 0 ? varTmp : nil)
         try h.startMounted(extra: daemonArguments)
     }
+
+    /// Before the daemon starts: whatever the runner's engine needs.
+    func prepareEngine() throws {}
 
     override func tearDown() {
         h?.stop()
@@ -292,5 +296,164 @@ final class PodmanContainerTests: ContainerTests {
     override func testImportFormatsSharedLayersAndRefusals() throws {
         throw XCTSkip("pfs's own image store; podman's store is podman's")
     }
+
+    /// One daemon (default engine podman) runs each pipeline where its spec says (`transform.runner`): podman
+    /// (warm container), crun with the image imported into pfs, the host sandbox; a runner that cannot run the
+    /// spec's image, or an unknown one, is refused at creation.
+    func testPipelinesNameTheirRunner() throws {
+        try importImages()
+        try h.ok(["image", "import", "bb", image("rootfs.tar")])
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("hello\n".utf8))
+        let probe = #""cmd": ["sh", "-c", "(tr '\\000' ' ' < /proc/1/cmdline; grep ^ID= /etc/os-release) > /pfs/out/where"]"#
+        try local("p.json", """
+            {"pipeline": {"name": "bypodman"}, "transform": {"image": "bb", \(probe)}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "bycrun"}, "transform": {"image": "bb", "runner": "oci", \(probe)}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "byhost"}, "transform": {"runner": "host", \(probe)}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """)
+        try quiet(["create", "pipeline", "-f", "p.json"])
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        for p in ["bypodman", "bycrun", "byhost"] {
+            let logs = try out(["logs", "-p", p])
+            XCTAssertEqual(try job(p, id)["state"] as? String, "success", "\(p): \(logs)")
+        }
+        XCTAssertEqual(try content("bypodman@master:/where"), "/.pfs-pause -P ID=pfs-busybox\n")
+        XCTAssertEqual(try content("bycrun@master:/where"), "sh -c \(#"(tr '\000' ' ' < /proc/1/cmdline; grep ^ID= /etc/os-release) > /pfs/out/where"#) ID=pfs-busybox\n")
+        let host = try content("byhost@master:/where")
+        XCTAssertFalse(host.contains("pfs-busybox"), host)
+        try local("bad.json", #"{"pipeline": {"name": "bad"}, "transform": {"image": "bb", "runner": "host", "cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}"#)
+        let bad = try h.run(["create", "pipeline", "-f", "bad.json"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("transform.runner is \"host\"") && bad.stderr.contains("pfs image alias bb host"), bad.stderr)
+        try local("odd.json", #"{"pipeline": {"name": "odd"}, "transform": {"runner": "lxc", "cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}"#)
+        let odd = try h.run(["create", "pipeline", "-f", "odd.json"])
+        XCTAssertNotEqual(odd.status, 0)
+        XCTAssertTrue(odd.stderr.contains("transform.runner") && odd.stderr.contains("\"podman\", \"docker\""), odd.stderr)
+    }
 }
 
+
+/// The same pipelines through `pfsmount --runner docker`: the docker CLI against a Docker-compatible engine started
+/// here (no Docker engine runs on this kind of machine): podman's Docker API service (`podman system service`), its
+/// runtime crun behind a wrapper that hides the hybrid host's cgroup2 mount, and with cgroups off (podman 4.3
+/// cannot manage them on a hybrid host), so memory and cpu limits are not enforced by this engine and that part
+/// of the limits test does not apply. The images are in the engine's store, imported with `docker`.
+final class DockerContainerTests: ContainerTests {
+    override var daemonArguments: [String] { ["--runner", "docker"] }
+    override var engine: String { "docker" }
+    nonisolated(unsafe) static var service: Process?
+    nonisolated(unsafe) static var serviceDir: URL?
+
+    override func prepareEngine() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/podman") else {
+            throw XCTSkip("no podman to serve the Docker API (scripts/install-deps.sh --test installs it)")
+        }
+        if Self.service == nil { try Self.startService() }
+    }
+
+    /// podman's Docker API on a socket of its own, for the test process and the daemons it starts (DOCKER_HOST).
+    static func startService() throws {
+        let dir = URL(fileURLWithPath: "/var/tmp/pfs-docker-api-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let runtime = dir.appendingPathComponent("crun-hybrid").path
+        try """
+            #!/bin/sh
+            if [ -d /sys/fs/cgroup/unified ] && grep -q ' /sys/fs/cgroup/unified ' /proc/self/mountinfo; then
+              exec /usr/bin/unshare -m --propagation private /bin/sh -c 'umount /sys/fs/cgroup/unified; exec /usr/bin/crun "$@"' sh "$@"
+            fi
+            exec /usr/bin/crun "$@"
+
+            """.write(toFile: runtime, atomically: true, encoding: .utf8)
+        chmod(runtime, 0o755)
+        let conf = dir.appendingPathComponent("containers.conf")
+        try """
+            [containers]
+            cgroups = "disabled"
+            default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+            [engine]
+            runtime = "crun"
+            [engine.runtimes]
+            crun = ["\(runtime)"]
+
+            """.write(to: conf, atomically: true, encoding: .utf8)
+        let socket = dir.appendingPathComponent("docker.sock").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/podman")
+        p.arguments = ["system", "service", "--time=0", "unix://" + socket]
+        var env = ProcessInfo.processInfo.environment
+        env["CONTAINERS_CONF"] = conf.path
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(50_000) }
+        guard FileManager.default.fileExists(atPath: socket) else {
+            p.terminate()
+            throw XCTSkip("podman system service did not start")
+        }
+        setenv("DOCKER_HOST", "unix://" + socket, 1)
+        service = p
+        serviceDir = dir
+    }
+
+    override class func tearDown() {
+        if let p = service {
+            p.terminate()
+            p.waitUntilExit()
+            service = nil
+            unsetenv("DOCKER_HOST")
+        }
+        if let dir = serviceDir { try? FileManager.default.removeItem(at: dir) }
+        super.tearDown()
+    }
+
+    static let names = ["bb:latest", "bboci:1.0", "bbdocker:latest"]
+
+    override func importImages() throws {
+        try h.sh("docker import \(image("rootfs.tar")) bb:latest >/dev/null")
+        try h.sh("docker load -q -i \(image("docker.tar")) >/dev/null")
+        // An OCI layout goes in through podman, into the store this engine serves (short names are docker.io's).
+        let dir = image("oci")
+        try h.sh("/usr/bin/podman tag $(/usr/bin/podman pull -q oci:\(dir):1.0) docker.io/library/bboci:1.0")
+        addTeardownBlock { [h] in
+            _ = try? h?.sh("docker rmi -f \(Self.names.joined(separator: " ")) >/dev/null 2>&1; /usr/bin/podman rmi -f localhost\(dir):latest >/dev/null 2>&1", check: false)
+        }
+    }
+
+    override func testImportFormatsSharedLayersAndRefusals() throws {
+        throw XCTSkip("pfs's own image store; the Docker engine's store is the engine's")
+    }
+
+    /// This engine (podman's API with cgroups off) enforces no limits; the timeout still stops the datum, and
+    /// the limits reach the engine as `--memory`/`--cpus` (the datum's logged command line).
+    override func testMemoryLimitAndTimeout() throws {
+        try importImages()
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/a.txt"], stdin: Data("hello\n".utf8))
+        try local("p.json", #"""
+            {"pipeline": {"name": "small"}, "resource_limits": {"memory": "64Mi", "cpu": 1},
+             "transform": {"image": "bb", "cmd": ["sh", "-c", "echo ok > /pfs/out/ok"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            {"pipeline": {"name": "slow"}, "datum_tries": 1, "datum_timeout": "1s",
+             "transform": {"image": "bb", "cmd": ["sleep", "30"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+            """#)
+        try quiet(["create", "pipeline", "-f", "p.json"])
+        let id = try commitID("data")
+        let started = Date()
+        try wait("data@\(id)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 25, "the 1 s datum_timeout should stop `sleep 30`")
+        XCTAssertEqual(try content("small@master:/ok"), "ok\n")
+        let logs = try out(["logs", "-p", "small"])
+        XCTAssertTrue(logs.contains("--memory 67108864 --memory-swap 67108864 --cpus 1.000"), logs)
+        XCTAssertTrue((try datum("slow", id)["reason"] as? String ?? "").contains("timed out"))
+        // The container of the timed-out datum is gone.
+        XCTAssertEqual(try h.sh("docker ps -aq --filter name=pfs-").stdout, "")
+        // An image the engine does not have is refused at creation, with the commands that add it.
+        try local("missing.json", #"{"pipeline": {"name": "nope"}, "transform": {"image": "not-there:1", "cmd": ["true"]}, "input": {"pfs": {"repo": "data", "glob": "/*"}}}"#)
+        let refused = try h.run(["create", "pipeline", "-f", "missing.json"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("not in the Docker engine's store") && refused.stderr.contains("docker load"), refused.stderr)
+    }
+}

@@ -3,16 +3,18 @@ import Synchronization
 import XCTest
 @testable import PFSPipelines
 
-/// The spawner that starts crun on hybrid-cgroup hosts: each process gets a mount namespace of its own without
-/// the hidden mount, the test process keeps its namespace and mounts, and stdin, exit codes and timeouts work as
-/// through `Process`.
+/// The spawner that starts crun on hybrid-cgroup hosts: processes run in a mount namespace of the spawner's without
+/// the hidden mount, held while they run and given up when idle; the test process keeps its namespace and mounts;
+/// stdin, exit codes, signals and timeouts work as through `Process`.
 final class NamespaceSpawnerTests: XCTestCase {
     var dir: URL!
+    var spawner: NamespaceSpawner!
 
     override func setUpWithError() throws {
-        guard let _ = NamespaceSpawner.hybrid else {
+        guard let s = NamespaceSpawner(hide: ["/sys/fs/cgroup/unified"], idle: 0.2) else {
             throw XCTSkip("the namespace spawner needs root (unshare/setns)")
         }
+        spawner = s
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("pfs-spawner-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
@@ -22,32 +24,32 @@ final class NamespaceSpawnerTests: XCTestCase {
     }
 
     func run(_ script: String, stdin: [String] = [], timeout: Double? = nil) throws -> (WorkerResult, String) {
-        try Self.run(in: dir, script, stdin: stdin, timeout: timeout)
+        try Self.run(in: dir, spawner, script, stdin: stdin, timeout: timeout)
     }
 
-    static func run(in dir: URL, _ script: String, stdin: [String] = [], timeout: Double? = nil) throws -> (WorkerResult, String) {
+    static func run(in dir: URL, _ spawner: NamespaceSpawner, _ script: String, stdin: [String] = [], timeout: Double? = nil) throws -> (WorkerResult, String) {
         let path = dir.appendingPathComponent("log-\(UUID().uuidString)").path
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: nil))
         let log = try XCTUnwrap(FileHandle(forWritingAtPath: path))
         defer { try? log.close() }
         let r = try WorkerProcess.run(["/bin/sh", "-c", script], stdin: stdin, log: log, timeout: timeout,
-                                      spawner: NamespaceSpawner.hybrid) { pid in kill(pid, SIGKILL) }
+                                      spawner: spawner) { pid in kill(pid, SIGKILL) }
         return (r, try String(contentsOfFile: path, encoding: .utf8))
     }
 
     func ownNamespace() throws -> String { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt") }
 
-    func testEachProcessGetsItsOwnNamespaceWithoutTheHiddenMount() throws {
+    func testProcessesRunInTheSpawnersNamespaceWithoutTheHiddenMount() throws {
         let before = try ownNamespace()
         let hiddenHere = MountInfo.points().contains("/sys/fs/cgroup/unified")
-        // Three at once (a namespace's inode number is reused once it is gone): three namespaces.
+        // Three at once: one namespace (the spawner's, held while they run), not the test's.
         let results = Mutex([String](repeating: "", count: 3))
-        let d: URL = dir
+        let d: URL = dir, s: NamespaceSpawner = spawner
         let group = DispatchGroup()
         for i in 0..<3 {
             group.enter()
             Thread {
-                let out = (try? Self.run(in: d, "readlink /proc/self/ns/mnt; grep -c ' /sys/fs/cgroup/unified ' /proc/self/mountinfo || true; sleep 0.5"))
+                let out = (try? Self.run(in: d, s, "readlink /proc/self/ns/mnt; grep -c ' /sys/fs/cgroup/unified ' /proc/self/mountinfo || true; sleep 0.5"))
                 results.withLock { $0[i] = out.map { "\($0.0.exitCode)\n" + $0.1 } ?? "spawn failed" }
                 group.leave()
             }.start()
@@ -62,22 +64,34 @@ final class NamespaceSpawnerTests: XCTestCase {
             XCTAssertEqual(lines.last, "0", "the hidden mount is still there in the process's namespace")
             seen.insert(lines.dropFirst().first ?? "")
         }
-        XCTAssertEqual(seen.count, 3, "processes shared a namespace: \(seen)")
+        XCTAssertEqual(seen.count, 1, "processes started while others ran should share the spawner's namespace: \(seen)")
         // The test process (and so the daemon) is untouched: same namespace, the mount still there.
         XCTAssertEqual(try ownNamespace(), before)
         XCTAssertEqual(MountInfo.points().contains("/sys/fs/cgroup/unified"), hiddenHere)
     }
 
-    func testMountsMadeLaterAreVisible() throws {
-        // A mount made after the spawner started (like a daemon's FUSE views) is seen by the next process.
+    func testTheNamespaceIsGivenUpWhenIdle() throws {
+        // A mount made while the namespace is held is not in it; once idle (0.2 s here) the namespace goes, and the
+        // next process sees the daemon's mounts as they are then (a mount made after that, like a daemon's views).
         let point = dir.appendingPathComponent("late").path
         try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+        let held = Thread { [dir, spawner] in _ = try? Self.run(in: dir!, spawner!, "sleep 1") }
+        held.start()
+        usleep(200_000)
         guard mount("tmpfs", point, "tmpfs", 0, nil) == 0 else { throw XCTSkip("cannot mount tmpfs here") }
         defer { umount2(point, Int32(MNT_DETACH)) }
         try "late\n".write(toFile: point + "/f", atomically: false, encoding: .utf8)
-        let (r, out) = try run("cat '\(point)/f'")
-        XCTAssertEqual(r.exitCode, 0, out)
-        XCTAssertEqual(out, "late\n")
+        let (r1, out1) = try run("cat '\(point)/f' 2>/dev/null || echo absent")
+        XCTAssertEqual(r1.exitCode, 0, out1)
+        XCTAssertEqual(out1, "absent\n", "a mount made while the namespace was held showed up in it")
+        usleep(1_500_000)
+        let (r2, out2) = try run("cat '\(point)/f'")
+        XCTAssertEqual(r2.exitCode, 0, out2)
+        XCTAssertEqual(out2, "late\n", "the namespace was not given up when idle")
+        // And on request, when nothing runs.
+        spawner.releaseIfIdle()
+        let (r3, out3) = try run("cat '\(point)/f'")
+        XCTAssertEqual(r3.exitCode, 0, out3)
     }
 
     func testStdinExitCodesSignalsAndTimeouts() throws {

@@ -624,6 +624,19 @@ final class SpecParserTests: XCTestCase {
         expectError(json(transform: #"{"cmd": ["sh"], "build": {"path": "."}}"#), path: "transform.build", "not supported")
         expectError(json(transform: #"{"cmd": ["sh"], "datum_batching": true}"#), path: "transform.datum_batching", "not supported")
         expectError(json(transform: #"{"cmd": ["sh"], "overwrite": "yes"}"#), path: "transform.overwrite", "expected true or false")
+        expectError(json(transform: #"{"cmd": ["sh"], "runner": "kubernetes"}"#), path: "transform.runner",
+                    "must be one of \"host\", \"oci\", \"podman\", \"docker\"", "\"kubernetes\"")
+        expectError(json(transform: #"{"cmd": ["sh"], "runner": 1}"#), path: "transform.runner", "expected a string")
+    }
+
+    /// `transform.runner` (a pfs extension) with the tools' names as spellings; left out, it is nil.
+    func testTransformRunner() throws {
+        for (given, kind) in [("host", RunnerKind.host), ("bwrap", .host), ("oci", .oci), ("crun", .oci), ("CRUN", .oci),
+                              ("podman", .podman), ("docker", .docker)] {
+            let spec = try parseOne(json(transform: #"{"image": "bb", "cmd": ["sh"], "runner": "\#(given)"}"#))
+            XCTAssertEqual(spec.transform.runner, kind, given)
+        }
+        XCTAssertNil(try parseOne(json()).transform.runner)
     }
 
     func testInputStructureErrors() {

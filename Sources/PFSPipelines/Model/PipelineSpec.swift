@@ -57,7 +57,32 @@ public struct Transform: Codable, Sendable, Equatable {
     public var acceptReturnCode: [Int32] = []
     public var user: String?
     public var workingDir: String?
+    /// `transform.runner` (a pfs extension): which runner runs the datums; nil: the daemon's choice by image.
+    public var runner: RunnerKind?
     public init() {}
+}
+
+/// The runners a pipeline can ask for with `transform.runner`.
+public enum RunnerKind: String, Codable, Sendable, CaseIterable {
+    /// Bubblewrap over the host's root (images `host`, none, or aliases of host).
+    case host
+    /// crun with an image from `pfs image import`.
+    case oci
+    /// podman, images from podman's store.
+    case podman
+    /// A Docker engine (`docker` CLI, `DOCKER_HOST`), images from its store.
+    case docker
+
+    /// Also accepts the tools' names: `crun` for oci, `bwrap`/`bubblewrap` for host.
+    public init?(spelling: String) {
+        switch spelling.lowercased() {
+        case "crun": self = .oci
+        case "bwrap", "bubblewrap": self = .host
+        default: self.init(rawValue: spelling.lowercased())
+        }
+    }
+
+    public static var spellings: String { allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
 }
 
 public struct SecretRef: Codable, Sendable, Equatable {

@@ -58,17 +58,24 @@ public struct PodmanRunner: Runner {
     func containerOptions(_ w: WorkerInvocation) -> [String] {
         var a = ["--cgroups=disabled", "--pull=never", "--read-only",
                  "--hostname", "pfs-worker", "--network", w.network ? "host" : "none", "--log-driver", "none"]
-        // podman 4.3 sets limits of its own that its runtime then may not raise to: give explicit ones, no
-        // higher than the daemon's (nproc capped at 32768, measured to be accepted where 65536 was refused).
+        a += Self.ulimits
+        for d in w.devices { a += ["--device", "\(d.source):\(d.target):rwm"] }
+        for f in w.driverFiles { a += ["-v", "\(f):\(f):ro"] }
+        if let wd = w.workingDir { a += ["-w", wd] }
+        if let u = w.user { a += ["-u", u] }
+        return a
+    }
+
+    /// podman 4.3 (and its Docker API) sets limits of its own that its runtime then may not raise to: explicit
+    /// `--ulimit`s, no higher than the daemon's (nproc capped at 32768, measured to be accepted where 65536 was
+    /// refused). The docker runner passes the same.
+    static var ulimits: [String] {
+        var a: [String] = []
         for (flag, res, cap) in [("nofile", Int32(RLIMIT_NOFILE.rawValue), UInt64(1 << 20)), ("nproc", Int32(__RLIMIT_NPROC.rawValue), UInt64(32768))] {
             let l = OCIBundle.limit("", res)
             let soft = min(l["soft"] as? UInt64 ?? 1024, cap), hard = min(l["hard"] as? UInt64 ?? 1024, cap)
             a += ["--ulimit", "\(flag)=\(soft):\(hard)"]
         }
-        for d in w.devices { a += ["--device", "\(d.source):\(d.target):rwm"] }
-        for f in w.driverFiles { a += ["-v", "\(f):\(f):ro"] }
-        if let wd = w.workingDir { a += ["-w", wd] }
-        if let u = w.user { a += ["-u", u] }
         return a
     }
 
@@ -105,6 +112,9 @@ public struct PodmanRunner: Runner {
         let envFile = w.scratch + ".env"
         defer { unlink(envFile) }
         if !w.secretEnv.isEmpty {
+            if let bad = w.secretEnv.first(where: { $0.value.contains("\n") || $0.value.contains("\r") }) {
+                throw PFSError.invalid("secret value for \(bad.key) holds a line break, which podman's --env-file cannot carry; mount the secret as a file (transform.secrets[].mount_path) instead")
+            }
             try Tool.writePrivate(Data(w.secretEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: envFile)
             // Before the image name (and the --entrypoint that precedes it).
             args.insert(contentsOf: ["--env-file", envFile], at: args.count - (w.cmd.isEmpty ? 1 : 3))

@@ -44,6 +44,8 @@ public struct WorkerInvocation: Sendable {
     /// The job the datum belongs to: runners that keep warm containers share them between the job's datums and
     /// remove them at `jobFinished`. Nil: nothing is kept.
     public var job: String? = nil
+    /// The spec's `transform.runner`; nil: the daemon picks by image.
+    public var runner: RunnerKind? = nil
 
     public init(image: String?, cmd: [String], stdin: [String], env: [String: String], mounts: [Mount],
                 workingDir: String?, user: String?, timeout: Double?, hidden: [String], scratch: String,
@@ -79,9 +81,20 @@ public protocol Runner: Sendable {
     func commandLine(_ w: WorkerInvocation) -> [String]?
     /// Called when every datum of `job` has run: whatever the runner kept for it (warm containers) goes.
     func jobFinished(_ job: String)
+    /// `validate(image:)` for a spec that names its runner (`transform.runner`); a runner that is one kind only
+    /// ignores the choice (DispatchRunner, the daemon's, honours it).
+    func validate(image: String?, runner: RunnerKind?) throws
+    /// `unenforceable(_:image:)` for a spec that names its runner.
+    func unenforceable(_ limits: Resources?, image: String?, runner: RunnerKind?) -> [String]
 }
 
 extension Runner {
+    public func validate(image: String?, runner: RunnerKind?) throws { try validate(image: image) }
+
+    public func unenforceable(_ limits: Resources?, image: String?, runner: RunnerKind?) -> [String] {
+        unenforceable(limits, image: image)
+    }
+
     public func commandLine(_ w: WorkerInvocation) -> [String]? { nil }
 
     public func jobFinished(_ job: String) {}

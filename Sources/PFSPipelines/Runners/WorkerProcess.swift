@@ -83,6 +83,7 @@ enum WorkerProcess {
         }
         let (timedOut, disarm) = arm(pid: pid, timeout: timeout, cancel: cancel, onTimeout: onTimeout)
         var status: Int32 = 0
+        defer { spawner.exited() }
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { disarm(); throw PFSError.syscall("waitpid", path: args[0], errno: errno) }
         }

@@ -32,8 +32,8 @@ public struct PipelineManager: Sendable {
         for var spec in specs {
             spec.sourceText = specText
             spec.sourceFormat = format
-            try runner.validate(image: spec.transform.image)
-            let unenforced = runner.unenforceable(spec.resourceLimits, image: spec.transform.image)
+            try runner.validate(image: spec.transform.image, runner: spec.transform.runner)
+            let unenforced = runner.unenforceable(spec.resourceLimits, image: spec.transform.image, runner: spec.transform.runner)
             if !unenforced.isEmpty { warnings[spec.name] = unenforced }
             // GPUs are looked for when a job starts (GPUProbe): a spec written for a GPU machine is accepted
             // anywhere, and its jobs fail at once, with the reason, where there is none.

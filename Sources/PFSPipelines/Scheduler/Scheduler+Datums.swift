@@ -180,6 +180,7 @@ extension Scheduler {
                 w.cpuLimit = spec.resourceLimits?.cpu
                 w.defaultedEnv = defaulted
                 w.job = Self.jobKey(p.name, commit.id)
+                w.runner = spec.transform.runner
                 note("attempt \(attempt) of \(tries)")
                 if attempt == 1 {
                     // Exactly what runs, for debugging a datum by hand (and for the pipeline benchmarks' reference).
@@ -237,6 +238,7 @@ extension Scheduler {
                 w.cpuLimit = spec.resourceLimits?.cpu
                 w.defaultedEnv = defaulted
                 w.job = Self.jobKey(p.name, commit.id)
+                w.runner = spec.transform.runner
                 note("running err_cmd")
                 if let r = try? runner.run(w, log: log ?? FileHandle.nullDevice), r.exitCode == 0 {
                     info.state = .recovered

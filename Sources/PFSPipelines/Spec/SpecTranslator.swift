@@ -51,7 +51,7 @@ final class SpecTranslator {
 
     static let transformFields = [
         "image", "cmd", "stdin", "env", "secrets", "err_cmd", "err_stdin", "accept_return_code", "user",
-        "working_dir", "overwrite", "build", "datum_batching",
+        "working_dir", "overwrite", "build", "datum_batching", "runner",
     ]
     static let transformIgnored = ["image_pull_secrets", "debug", "dockerfile", "memory_volume"]
 
@@ -205,6 +205,12 @@ final class SpecTranslator {
                 throw t.error("working_dir", "must be an absolute path, e.g. \"/code\", got \"\(SpecNode.abbreviate(dir))\"")
             }
             transform.workingDir = dir
+        }
+        if let runner = try t.string("runner") {
+            guard let kind = RunnerKind(spelling: runner) else {
+                throw t.error("runner", "must be one of \(RunnerKind.spellings) (or left out: the daemon's --runner), got \"\(SpecNode.abbreviate(runner))\"")
+            }
+            transform.runner = kind
         }
         let overwrite = try t.bool("overwrite") ?? false
         return (transform, overwrite)
