@@ -72,4 +72,7 @@ public struct OCIRunner: Runner {
     }
 
     func wrapper(group: CgroupGroup?) -> [String] { cgroups.wrapper(group: group) }
+
+    /// A job is over: if no other datum runs, the spawner's namespace goes now rather than when idle.
+    public func jobFinished(_ job: String) { spawner?.releaseIfIdle() }
 }
