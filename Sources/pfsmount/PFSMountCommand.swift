@@ -149,7 +149,14 @@ struct PFSMountCommand: AsyncParsableCommand {
                                           control: scheduler.control)
                 userFS?.pipelines = manager
             }
-            try await daemon.run(extraServices: services, pipelines: manager, onReady: ready)
+            do {
+                try await daemon.run(extraServices: services, pipelines: manager, onReady: ready)
+            } catch {
+                runner.shutdown()
+                throw error
+            }
+            // What the runners keep in the host's mount table (podman's warm directory, the crun spawner's namespace).
+            runner.shutdown()
         } catch let e as PFSError {
             FileHandle.standardError.write(Data("pfsmount: \(e.message)\n".utf8))
             throw ExitCode(1)

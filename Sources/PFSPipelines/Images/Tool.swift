@@ -53,6 +53,15 @@ enum Tool {
 }
 
 extension Tool {
+    /// Secrets' env values for `podman`/`docker run --env-file` (read only by the daemon's user, never on a command
+    /// line where `ps` shows them): one `VAR=value` per line, so a value holding a line break is refused.
+    static func writeEnvFile(_ env: [String: String], to path: String, engine: String) throws {
+        if let bad = env.first(where: { $0.value.contains("\n") || $0.value.contains("\r") }) {
+            throw PFSError.invalid("secret value for \(bad.key) holds a line break, which \(engine)'s --env-file cannot carry; mount the secret as a file (transform.secrets[].mount_path) instead")
+        }
+        try writePrivate(Data(env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: path)
+    }
+
     /// `data` in a new file only the daemon's user can read (0600): argument files, secrets' env files.
     static func writePrivate(_ data: Data, to path: String) throws {
         unlink(path)

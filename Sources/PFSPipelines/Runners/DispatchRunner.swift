@@ -61,6 +61,11 @@ public struct DispatchRunner: Runner {
         for e in engines.values { e.jobFinished(job) }
     }
 
+    public func shutdown() {
+        host.shutdown()
+        for e in engines.values { e.shutdown() }
+    }
+
     public func unenforceable(_ limits: Resources?, image: String?) -> [String] { unenforceable(limits, image: image, runner: nil) }
 
     public func unenforceable(_ limits: Resources?, image: String?, runner: RunnerKind?) -> [String] {

@@ -90,15 +90,11 @@ public struct DockerRunner: Runner {
     public func run(_ w: WorkerInvocation, log: FileHandle) throws -> WorkerResult {
         let name = "pfs-" + UUID().uuidString.lowercased()
         var args = try arguments(w, name: name)
-        // Secrets' env values go through a file only the daemon can read, never the command line (`ps`), one
-        // VAR=value per line as docker reads it: a value holding a newline cannot be passed that way.
+        // Secrets' env values go through a file only the daemon can read, never the command line (`ps`).
         let envFile = w.scratch + ".env"
         defer { unlink(envFile) }
         if !w.secretEnv.isEmpty {
-            if let bad = w.secretEnv.first(where: { $0.value.contains("\n") || $0.value.contains("\r") }) {
-                throw PFSError.invalid("secret value for \(bad.key) holds a line break, which docker's --env-file cannot carry; mount the secret as a file (transform.secrets[].mount_path) instead")
-            }
-            try Tool.writePrivate(Data(w.secretEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: envFile)
+            try Tool.writeEnvFile(w.secretEnv, to: envFile, engine: "docker")
             args.insert(contentsOf: ["--env-file", envFile], at: 2)
         }
         let docker = self.docker

@@ -75,4 +75,6 @@ public struct OCIRunner: Runner {
 
     /// A job is over: if no other datum runs, the spawner's namespace goes now rather than when idle.
     public func jobFinished(_ job: String) { spawner?.releaseIfIdle() }
+
+    public func shutdown() { spawner?.releaseIfIdle() }
 }

@@ -112,10 +112,7 @@ public struct PodmanRunner: Runner {
         let envFile = w.scratch + ".env"
         defer { unlink(envFile) }
         if !w.secretEnv.isEmpty {
-            if let bad = w.secretEnv.first(where: { $0.value.contains("\n") || $0.value.contains("\r") }) {
-                throw PFSError.invalid("secret value for \(bad.key) holds a line break, which podman's --env-file cannot carry; mount the secret as a file (transform.secrets[].mount_path) instead")
-            }
-            try Tool.writePrivate(Data(w.secretEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8), to: envFile)
+            try Tool.writeEnvFile(w.secretEnv, to: envFile, engine: "podman")
             // Before the image name (and the --entrypoint that precedes it).
             args.insert(contentsOf: ["--env-file", envFile], at: args.count - (w.cmd.isEmpty ? 1 : 3))
         }
@@ -187,6 +184,14 @@ public struct PodmanRunner: Runner {
         guard !done.isEmpty else { return }
         DispatchQueue.concurrentPerform(iterations: done.count) { done[$0].stop() }
     }
+
+    /// Warm containers still running go, and so does the warm directory's own mount (else it stays in the host's
+    /// mount table after the daemon, and its directory cannot be removed).
+    public func shutdown() {
+        let left = pool.finishAll()
+        if !left.isEmpty { DispatchQueue.concurrentPerform(iterations: left.count) { left[$0].stop() } }
+        if let warmDir { setup.teardown(warmDir: warmDir) }
+    }
 }
 
 /// Once per daemon, before the first warm container: the warm directory becomes a private mount (slots' mounts
@@ -211,6 +216,16 @@ final class WarmSetup: @unchecked Sendable {
             try WarmContainer.sys(mount(warmDir, warmDir, nil, UInt(MS_BIND), nil), "mount --bind", warmDir)
             try WarmContainer.sys(mount(nil, warmDir, nil, UInt(MS_PRIVATE), nil), "mount --make-private", warmDir)
             done = true
+        }
+    }
+
+    /// At daemon stop: unmounts the warm directory and whatever is still mounted inside it.
+    func teardown(warmDir: String) {
+        lock.withLock {
+            guard done else { return }
+            let mounts = MountInfo.points().filter { $0 == warmDir || $0.hasPrefix(warmDir + "/") }
+            for m in mounts.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
+            done = false
         }
     }
 }

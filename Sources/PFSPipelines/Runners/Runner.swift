@@ -86,9 +86,13 @@ public protocol Runner: Sendable {
     func validate(image: String?, runner: RunnerKind?) throws
     /// `unenforceable(_:image:)` for a spec that names its runner.
     func unenforceable(_ limits: Resources?, image: String?, runner: RunnerKind?) -> [String]
+    /// The daemon is stopping (its services have ended): undo what the runner set up on the host.
+    func shutdown()
 }
 
 extension Runner {
+    public func shutdown() {}
+
     public func validate(image: String?, runner: RunnerKind?) throws { try validate(image: image) }
 
     public func unenforceable(_ limits: Resources?, image: String?, runner: RunnerKind?) -> [String] {

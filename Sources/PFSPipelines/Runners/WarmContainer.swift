@@ -250,4 +250,14 @@ final class WarmPool: @unchecked Sendable {
             return all
         }
     }
+
+    /// Every container of every job (the daemon is stopping), forgotten.
+    func finishAll() -> [WarmContainer] {
+        lock.withLock {
+            let all = byJob.values.flatMap { $0 }
+            byJob = [:]
+            idle = [:]
+            return all
+        }
+    }
 }
