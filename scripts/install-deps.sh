@@ -6,7 +6,7 @@ if [ "${1:-}" = "--test" ]; then pkgs+=(python3-venv curl git rsync); fi
 # The examples (scripts/examples.sh): jq reads the CLI's JSON; numpy for linear-regression's host workers.
 if [ "${1:-}" = "--test" ]; then pkgs+=(jq python3-numpy mmdebstrap); fi
 if [ "${1:-}" = "--test" ]; then pkgs+=(busybox-static podman); fi  # container tests build their images from it
-if [ "${1:-}" = "--test" ]; then pkgs+=(fio util-linux openssl); fi  # reliability: fio workloads, loop devices for power-loss torture, openssl for scripts/load
+if [ "${1:-}" = "--test" ]; then pkgs+=(fio dbench util-linux openssl); fi  # reliability: fio and dbench workloads, loop devices for power-loss torture, openssl for scripts/load
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

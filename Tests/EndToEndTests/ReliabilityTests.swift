@@ -391,4 +391,48 @@ final class ReliabilityTests: XCTestCase {
             pfs fsck
             """)
     }
+
+    /// dbench (Samba's file-server load: creates, writes, reads, renames, unlinks, directory scans, fsyncs and
+    /// locks from several clients at once) on a branch mount, with Debian's loadfile. It must finish without an
+    /// error (dbench exits 1 and prints "failed" when a call returns what the loadfile did not expect); then the
+    /// commit finishes, the finished commit (read by id) holds exactly what the branch showed, and fsck is clean.
+    func testDbenchOnABranchMount() throws {
+        let loadfile = "/usr/share/dbench/client.txt"
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/dbench"), FileManager.default.isReadableFile(atPath: loadfile) else {
+            throw XCTSkip("no dbench (scripts/install-deps.sh --test installs it)")
+        }
+        let seconds = ProcessInfo.processInfo.environment["PFS_DBENCH_SECONDS"] ?? "12"
+        try h.startMounted()
+        try h.sh("""
+            mkdir $MNT/data && mkdir $MNT/data/master/db
+            # --skip-cleanup: the clients' files stay, so the finished commit can be compared with the live view.
+            # (dbench prints "failed to create barrier semaphore" when SysV semaphores are unavailable; harmless.)
+            cd $W && dbench -c \(loadfile) -D $MNT/data/master/db -t \(seconds) --skip-cleanup 4 >$W/dbench.txt 2>&1 \
+                || { tail -40 $W/dbench.txt >&2; exit 1; }
+            if grep -v 'barrier semaphore' $W/dbench.txt | grep -Ei 'fail|error|unexpected' >&2; then exit 1; fi
+            grep -E '^Throughput .* 4 clients' $W/dbench.txt >&2 || { tail -40 $W/dbench.txt >&2; exit 1; }
+            test "$(grep -cE '^ +4 +[0-9]+ +[0-9.]+ MB/sec +execute' $W/dbench.txt)" -ge 3 || { echo "dbench barely ran" >&2; exit 1; }
+            test -d $MNT/data/master/db/clients/client3
+            # Path, type, size, mode and content hash of everything below a directory. A finished commit is shown
+            # read-only (no write bits), so those are left out of the comparison.
+            cat >$W/tree.py <<'PY'
+            import hashlib, os, stat, sys
+            top = sys.argv[1]
+            for d, dirs, files in sorted(os.walk(top)):
+                for n in sorted(dirs + files):
+                    p = os.path.join(d, n); st = os.lstat(p)
+                    h = hashlib.sha256(open(p, "rb").read()).hexdigest() if stat.S_ISREG(st.st_mode) else "-"
+                    print(os.path.relpath(p, top), stat.S_IFMT(st.st_mode), st.st_size, oct(st.st_mode & 0o7555), h)
+            PY
+            python3 $W/tree.py $MNT/data/master >$W/live.txt
+            sync $MNT/data/master
+            info=$(pfs inspect commit data@master --raw)
+            echo "$info" | python3 -c 'import json,sys; c=json.load(sys.stdin); assert c["finished"], c' >&2
+            id=$(echo "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+            python3 $W/tree.py $MNT/data/$id >$W/commit.txt
+            diff $W/live.txt $W/commit.txt >&2
+            test "$(grep -c ' 32768 ' $W/live.txt)" -gt 10  # regular files
+            pfs fsck
+            """)
+    }
 }

@@ -255,4 +255,5 @@ final class FailingBatch: ObjectBatch {
     func commit() throws { try inner.commit() }
     func abort() { inner.abort() }
     var newBytes: Int64 { inner.newBytes }
+    var stagedCount: Int { inner.stagedCount }
 }

@@ -87,6 +87,7 @@ final class CountingBatch: ObjectBatch {
     func commit() throws { try inner.commit() }
     func abort() { inner.abort() }
     var newBytes: Int64 { inner.newBytes }
+    var stagedCount: Int { inner.stagedCount }
 }
 
 /// A deterministic generator (SplitMix64) so randomized tests can be replayed from their seed.

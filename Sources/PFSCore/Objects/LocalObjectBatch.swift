@@ -55,6 +55,8 @@ final class LocalObjectBatch: ObjectBatch {
 
     var newBytes: Int64 { state.withLock { $0.newBytes } }
 
+    var stagedCount: Int { state.withLock { $0.staged.count } }
+
     @discardableResult
     func put(_ hash: ObjectHash, _ bytes: UnsafeRawBufferPointer) throws -> Bool {
         if state.withLock({ $0.staged[hash] != nil }) || store.contains(hash) { return false }

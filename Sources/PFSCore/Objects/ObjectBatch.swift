@@ -15,6 +15,8 @@ public protocol ObjectBatch: AnyObject, Sendable {
     func abort()
     /// Bytes of the objects that were new (staged by this batch and not aborted).
     var newBytes: Int64 { get }
+    /// How many objects are staged and not yet committed (each costs the batch some memory until `commit`).
+    var stagedCount: Int { get }
 }
 
 extension ObjectBatch {

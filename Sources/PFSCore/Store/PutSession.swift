@@ -13,10 +13,12 @@ public final class PutSession: @unchecked Sendable {
     let batch: any ObjectBatch
     let startView: CommitView
     private var gateHeld = false
-    private(set) var ops: [StagedOp] = []
-    /// The state of paths this session already changed (nil = deleted), so later records see earlier ones.
-    /// Keyed by the paths' bytes (see `NameKey`).
-    private var pending: [NameKey: TreeEntry?] = [:]
+    /// The session's changes in order, kept in a temporary file rather than in memory (see `StagedOpLog`).
+    let ops: StagedOpLog
+    /// The paths this session already changed, each with the offset in `ops` of its last change (its state is
+    /// derived from that op: see `stateAfter`), so later records see earlier ones. An offset, not the entry: a
+    /// put of a million files keeps a million of these. Keyed by the paths' bytes (see `NameKey`).
+    private var pending: [NameKey: Int64] = [:]
     /// Appends computed against the state at session start: path → hash of the entry they extended.
     private var appendBases: [NameKey: ObjectHash?] = [:]
     private var files = 0
@@ -37,6 +39,7 @@ public final class PutSession: @unchecked Sendable {
             throw PFSError(.readOnly, "commit \(c.id) of repo \"\(repo)\" is finished and cannot change; write to a branch (\(repo)@\(c.branch ?? "master")) or an open commit")
         }
         self.batch = store.objects.makeBatch()
+        self.ops = StagedOpLog(directory: store.dataDir.path)
         store.gate.enterWriter()
         gateHeld = true
     }
@@ -73,14 +76,14 @@ public final class PutSession: @unchecked Sendable {
     /// else the nearest changed ancestor's (below a deleted path or a file there is nothing; below a directory
     /// put by hash, its tree), else the state of the commit written into (`fromSession` false).
     private func state(_ path: String) throws -> (entry: TreeEntry?, fromSession: Bool) {
-        if let p = pending[NameKey(path)] { return (p, true) }
+        if let i = pending[NameKey(path)] { return (try stateAfter(i), true) }
         if !pending.isEmpty {
             var above = Names.components(path)
             var below: [String] = []
             while let last = above.popLast() {
                 below.insert(last, at: 0)
-                guard let changed = pending[NameKey("/" + above.joined(separator: "/"))] else { continue }
-                guard let dir = changed, dir.kind == .dir, dir.hash != ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0) else {
+                guard let i = pending[NameKey("/" + above.joined(separator: "/"))] else { continue }
+                guard let dir = try stateAfter(i), dir.kind == .dir, dir.hash != ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0) else {
                     return (nil, true)  // deleted, a file, or a directory made empty by this session
                 }
                 return (try store.trees.lookup(root: dir.hash, components: below), true)
@@ -119,9 +122,10 @@ public final class PutSession: @unchecked Sendable {
         try store.trees.storeManifestIfNeeded(content, batch: batch)
         let name = Names.components(w.path).last!
         let entry = TreeEntry.file(name: name, content: content, mode: w.mode, mtimeNs: w.mtimeNs)
-        record(.put(path: w.path, entry: entry), path: w.path, state: entry)
+        try record(.put(path: w.path, entry: entry), path: w.path)
         files += 1
         bytes += w.written
+        try stageCommitted()
     }
 
     /// Convenience: a whole file from memory.
@@ -139,9 +143,10 @@ public final class PutSession: @unchecked Sendable {
             try store.trees.storeManifestIfNeeded(FileContent(chunks: chunks, size: entry.size), batch: batch)
         }
         let e = entry.renamed(Names.components(path).last!)
-        record(.put(path: path, entry: e), path: path, state: e)
+        try record(.put(path: path, entry: e), path: path)
         files += 1
         bytes += e.size
+        try stageCommitted()
     }
 
     /// The entry at `path` as this session sees it (its own changes over the commit written into).
@@ -154,7 +159,7 @@ public final class PutSession: @unchecked Sendable {
         guard try current(path) != nil else {
             throw PFSError.notFound("\(path) does not exist in \(repo)@\(ref)")
         }
-        record(.delete(path: path, recursive: recursive), path: path, state: nil)
+        try record(.delete(path: path, recursive: recursive), path: path)
     }
 
     public func mkdir(path rawPath: String, mode: UInt32 = TreeEntry.defaultDirMode, mtimeNs: Int64? = nil) throws {
@@ -162,19 +167,17 @@ public final class PutSession: @unchecked Sendable {
         let m = mtimeNs ?? Store.nowNs()
         let op = StagedOp.mkdir(path: path, mode: mode, mtimeNs: m, parents: true)
         if let e = try current(path), e.kind == .dir {
-            ops.append(op)  // already a directory: nothing changes, and what is below it stays
+            try ops.append(op)  // already a directory: nothing changes, and what is below it stays
             return
         }
-        record(op, path: path,
-               state: TreeEntry(name: Names.components(path).last ?? "", kind: .dir, mode: mode & 0o7777, size: 0,
-                                mtimeNs: m, hash: ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0)))
+        try record(op, path: path)
     }
 
     public func symlink(path rawPath: String, target: String, mtimeNs: Int64? = nil) throws {
         let path = try Names.cleanPath(rawPath)
         guard !target.isEmpty, !target.utf8.contains(0) else { throw PFSError.invalid("symlink target for \(path) is empty or contains NUL") }
         let e = TreeEntry.symlink(name: Names.components(path).last ?? "", target: target, mtimeNs: mtimeNs ?? Store.nowNs())
-        record(.put(path: path, entry: e), path: path, state: e)
+        try record(.put(path: path, entry: e), path: path)
         files += 1
     }
 
@@ -207,20 +210,42 @@ public final class PutSession: @unchecked Sendable {
         } else {
             e = e.renamed(name)
         }
-        record(.put(path: dst, entry: e), path: dst, state: e)
+        try record(.put(path: dst, entry: e), path: dst)
         files += 1
         bytes += e.size
     }
 
-    private func record(_ op: StagedOp, path: String, state: TreeEntry?) {
-        ops.append(op)
+    /// The entry the op at `offset` in `ops` leaves at its path (nil: deleted). Only the ops `record` indexes in
+    /// `pending`.
+    private func stateAfter(_ offset: Int64) throws -> TreeEntry? {
+        switch try ops.op(at: offset) {
+        case .put(_, let entry):
+            return entry
+        case .mkdir(let path, let mode, let mtimeNs, _):
+            return TreeEntry(name: Names.components(path).last ?? "", kind: .dir, mode: mode & 0o7777, size: 0,
+                             mtimeNs: mtimeNs, hash: ObjectHash(w0: 0, w1: 0, w2: 0, w3: 0))
+        case .delete, .rename, .setAttr:
+            return nil
+        }
+    }
+
+    /// Bounds the memory of a put of many files: the batch remembers each staged object until it is committed, so
+    /// it is committed every `Store.PutLimits.objectsPerIntermediateCommit` objects. Nothing refers to those objects until
+    /// `commit()` applies the session (a crash or an abort leaves them unreferenced, for `gc`, which cannot run
+    /// while the session is open: it waits for the write gate this session holds).
+    private func stageCommitted() throws {
+        if batch.stagedCount >= store.putLimits.objectsPerIntermediateCommit { try batch.commit() }
+    }
+
+    private func record(_ op: StagedOp, path: String) throws {
+        let offset = try ops.append(op)
         // Anything below a replaced or deleted path is decided by that path now; drop stale children. Only
         // paths known to have pending children are scanned, so a put of many files stays linear.
         if path == "/" || pendingParents.contains(NameKey(path)) {
             let prefix = Array((path == "/" ? "/" : path + "/").utf8)
             for k in pending.keys where k.name.utf8.starts(with: prefix) { pending[k] = nil }
         }
-        pending[NameKey(path)] = .some(state)
+        pending[NameKey(path)] = offset
         var parent = Names.components(path).dropLast()
         while !parent.isEmpty {
             guard pendingParents.insert(NameKey("/" + parent.joined(separator: "/"))).inserted else { break }
@@ -260,7 +285,8 @@ public final class PutSession: @unchecked Sendable {
         }
     }
 
-    var stagedOps: [StagedOp] { ops }
+    /// Every op, in memory (to apply them to an open commit as one batch).
+    func stagedOps() throws -> [StagedOp] { try ops.all() }
     var appendChecks: [(path: String, expected: ObjectHash?)] { appendBases.map { ($0.key.name, $0.value) } }
 }
 
@@ -313,18 +339,16 @@ extension Store {
                 // All or nothing, and invisible to readers until complete: if an op is refused or the log cannot
                 // be written, the working tree is put back as it was.
                 let now = Self.nowNs()
-                try tree.apply(s.stagedOps, now: now) {
+                let ops = try s.stagedOps()
+                try tree.apply(ops, now: now) {
                     // A job's output (asPipeline) is not logged: after a crash the resumed job rebuilds its output
                     // commit from the parent and its datums' recorded outputs, so the log would only cost time.
                     if s.asPipeline && c.origin == .auto { return }
-                    try meta.write { db in try MetadataStore.appendStagedOps(db, c.repo, c.id, s.stagedOps, nowNs: now) }
+                    try meta.write { db in try MetadataStore.appendStagedOps(db, c.repo, c.id, ops, nowNs: now) }
                 }
                 return (c.id, false)
             case .auto(let branch, let parent):
-                let tree = try WorkingTree(trees: trees, baseRoot: parent?.root)
-                try checkAppends(s, against: tree.entry)
-                try tree.apply(s.stagedOps, now: Self.nowNs())
-                let written = try writeTree(tree)
+                let written = try writeAutoCommitTree(s, parent: parent)
                 let id = CommitID.generate()
                 try meta.write { db in
                     let date = Date()
@@ -340,6 +364,37 @@ extension Store {
         }
         if result.1 { finishEvents.notifyAll() }
         return result
+    }
+
+    /// The tree of a commit made from a session: the parent's tree with the session's ops, written and durable.
+    /// Memory stays bounded for a session of any size: the tree nobody else sees yet is applied without undo
+    /// (it is thrown away if this throws) and, every `PutLimits.opsPerTreeCheckpoint` ops, its changed directories are
+    /// written and committed and become its base again (`WorkingTree.checkpoint`), so it never holds more than that
+    /// many changes. Those intermediate trees are referenced by nothing until the commit row is written (a crash
+    /// leaves them for `gc`); a directory changed across several checkpoints is rewritten at each (its older
+    /// versions are garbage, reclaimed by `gc`).
+    func writeAutoCommitTree(_ s: PutSession, parent: CommitRow?) throws -> (root: ObjectHash, size: Int64) {
+        let tree = try WorkingTree(trees: trees, baseRoot: parent?.root)
+        try checkAppends(s, against: tree.entry)
+        let now = Self.nowNs()
+        let batch = objects.makeBatch()
+        do {
+            var applied = 0
+            try s.ops.forEachGroup(of: putLimits.opsPerTreeCheckpoint) { group in
+                if applied > 0 {
+                    try tree.checkpoint(batch: batch)
+                    try batch.commit()  // later reads of the checkpointed directories go to the store
+                }
+                try tree.apply(group[...], now: now, undoable: false)
+                applied += group.count
+            }
+            let written = try tree.write(batch: batch)
+            try batch.commit()
+            return written
+        } catch {
+            batch.abort()
+            throw error
+        }
     }
 
     private func checkAppends(_ s: PutSession, against lookup: ([String]) throws -> TreeEntry?) throws {

@@ -26,15 +26,34 @@ public final class Store: Sendable {
     let gate = WriteGate()
     let changes = Atomic<UInt64>(0)
     let observers = Mutex<[@Sendable () -> Void]>([])
+    /// Bounds on what one put session holds in memory (see `PutLimits`).
+    public let putLimits: PutLimits
+
+    /// How a put session of many files keeps its memory bounded: its object batch is committed every
+    /// `objectsPerIntermediateCommit` new objects, and the tree of the commit it makes is written every
+    /// `opsPerTreeCheckpoint` ops (`Store.writeAutoCommitTree`). Tests make them small.
+    public struct PutLimits: Sendable {
+        public var objectsPerIntermediateCommit: Int
+        public var opsPerTreeCheckpoint: Int
+
+        public init(objectsPerIntermediateCommit: Int = 32_768, opsPerTreeCheckpoint: Int = 65_536) {
+            precondition(objectsPerIntermediateCommit > 0 && opsPerTreeCheckpoint > 0)
+            self.objectsPerIntermediateCommit = objectsPerIntermediateCommit
+            self.opsPerTreeCheckpoint = opsPerTreeCheckpoint
+        }
+    }
 
     /// Opens (creating if needed) the store in `dataDir`: `objects/`, `metadata.db`. Open commits are restored
     /// from their staged-op logs.
-    public init(dataDir: URL, logger: Logger = Logger(label: "pfs.store")) throws {
+    /// `treeCacheEntries` bounds the cache of decoded tree nodes (`TreeStore`), by the entries they hold.
+    public init(dataDir: URL, logger: Logger = Logger(label: "pfs.store"), putLimits: PutLimits = PutLimits(),
+                treeCacheEntries: Int = 400_000) throws {
         self.dataDir = dataDir
         self.logger = logger
+        self.putLimits = putLimits
         try Self.makePrivateDirectory(dataDir)
         self.objects = try LocalObjectStore(directory: dataDir.appendingPathComponent("objects"))
-        self.trees = TreeStore(objects: objects)
+        self.trees = TreeStore(objects: objects, cacheEntries: treeCacheEntries)
         self.deferredObjects = objects.makeDeferredBatch()
         self.meta = try MetadataStore(path: dataDir.appendingPathComponent("metadata.db").path)
         try restoreOpenCommits()

@@ -44,8 +44,25 @@ public final class WorkingTree: @unchecked Sendable {
     private let root: DirNode
     private let lock = NSLock()
     public private(set) var opCount = 0
-    /// While a batch is applied: closures that put back each change made so far (newest last).
-    private var undo: [() -> Void] = []
+    /// While a batch is applied: what puts back each change made so far (newest last). Compact values, not
+    /// closures: a batch of a million puts keeps a million of these until it is done.
+    private var undo: [Undo] = []
+    /// The directories whose attributes `undo` already saved in this batch (saved once, at their first change).
+    private var saved = Set<ObjectIdentifier>()
+    /// False while a batch that needs no undo is applied (a tree nobody else sees, thrown away on failure).
+    private var recording = true
+
+    private enum Undo {
+        /// `name` in `dir` had the change `old` (nil: none).
+        case change(DirNode, NameKey, OldChange?)
+        case attributes(DirNode, mode: UInt32, mtimeNs: Int64, ctimeNs: Int64?, size: Int64)
+    }
+
+    /// A boxed previous change: most undo steps have none, and they stay one pointer wide.
+    private final class OldChange {
+        let value: Change
+        init(_ value: Change) { self.value = value }
+    }
 
     public init(trees: TreeStore, baseRoot: ObjectHash?) throws {
         self.trees = trees
@@ -59,7 +76,7 @@ public final class WorkingTree: @unchecked Sendable {
     public var size: Int64 { lock.withLock { root.size } }
 
     /// True if no operation changed anything yet.
-    public var isUnchanged: Bool { lock.withLock { root.changes.isEmpty } }
+    public var isUnchanged: Bool { lock.withLock { root.changes.isEmpty && root.base == baseRoot } }
 
     // MARK: reading
 
@@ -151,14 +168,32 @@ public final class WorkingTree: @unchecked Sendable {
     /// Applies `ops` in order, all or nothing: if one of them throws, or `then` throws (it runs after them, still
     /// under this tree's lock — e.g. to persist the ops), every change is undone. Readers never see part of a batch.
     public func apply(_ ops: [StagedOp], now: Int64, then: () throws -> Void = {}) throws {
+        try apply(ops[...], now: now, then: then)
+    }
+
+    /// `apply` of a slice. With `undoable: false` a failure leaves the tree part-way (no undo is kept, which saves
+    /// memory for big batches): only for a tree nobody else reads and that is thrown away when this throws.
+    public func apply(_ ops: ArraySlice<StagedOp>, now: Int64, undoable: Bool = true, then: () throws -> Void = {}) throws {
         try lock.withLock {
             undo.removeAll(keepingCapacity: true)
-            defer { undo.removeAll() }
+            saved.removeAll(keepingCapacity: true)
+            recording = undoable
+            defer {
+                undo.removeAll()
+                saved.removeAll()
+                recording = true
+            }
             do {
                 for op in ops { try applyLocked(op, now: now) }
                 try then()
             } catch {
-                for restore in undo.reversed() { restore() }
+                for step in undo.reversed() {
+                    switch step {
+                    case .change(let d, let key, let old): d.changes[key] = old?.value
+                    case .attributes(let d, let mode, let mtime, let ctime, let size):
+                        d.mode = mode; d.mtimeNs = mtime; d.ctimeNs = ctime; d.size = size
+                    }
+                }
                 throw error
             }
             opCount += ops.count
@@ -169,35 +204,36 @@ public final class WorkingTree: @unchecked Sendable {
 
     private func setChange(_ d: DirNode, _ name: String, _ ch: Change?) {
         let key = NameKey(name)
-        let old = d.changes[key]
-        undo.append { d.changes[key] = old }
+        if recording { undo.append(.change(d, key, d.changes[key].map(OldChange.init))) }
         d.changes[key] = ch
     }
 
+    /// Saves `d`'s attributes for undo before their first change in this batch.
+    private func saveAttributes(_ d: DirNode) {
+        guard recording, saved.insert(ObjectIdentifier(d)).inserted else { return }
+        undo.append(.attributes(d, mode: d.mode, mtimeNs: d.mtimeNs, ctimeNs: d.ctimeNs, size: d.size))
+    }
+
     private func setSize(_ d: DirNode, _ size: Int64) {
-        let old = d.size
-        undo.append { d.size = old }
+        saveAttributes(d)
         d.size = size
     }
 
     private func setMode(_ d: DirNode, _ mode: UInt32) {
-        let old = d.mode
-        undo.append { d.mode = old }
+        saveAttributes(d)
         d.mode = mode
     }
 
     private func setMtime(_ d: DirNode, _ mtime: Int64) {
-        let old = d.mtimeNs
-        undo.append { d.mtimeNs = old }
+        saveAttributes(d)
         d.mtimeNs = mtime
     }
 
     /// A status change of `d` at `now` (chmod, utimens, rename); nil: its ctime follows its mtime again.
     private func setCtime(_ d: DirNode, _ now: Int64?) {
-        let old = d.ctimeNs, new = now == d.mtimeNs ? nil : now
-        // Most calls (every directory a change passes through) leave it nil: no undo step for those.
-        guard new != old else { return }
-        undo.append { d.ctimeNs = old }
+        let new = now == d.mtimeNs ? nil : now
+        guard new != d.ctimeNs else { return }
+        saveAttributes(d)
         d.ctimeNs = new
     }
 
@@ -428,6 +464,20 @@ public final class WorkingTree: @unchecked Sendable {
         try lock.withLock {
             let e = try write(root, name: "", batch: batch)
             return (e.hash, e.size)
+        }
+    }
+
+    /// Writes the changed directories into `batch` (as `write`) and makes the written tree the base of the root,
+    /// so the overlay no longer holds the changes: memory is given back, the content stays the same. Reads then go
+    /// through the tree store, so `batch` must be committed before the tree is read or changed again (or cached
+    /// nodes would be the only copy). For a tree that is finished in pieces (a put of many files); not for a
+    /// published open commit (gc and fsck read its changes from the overlay).
+    public func checkpoint(batch: any ObjectBatch) throws {
+        try lock.withLock {
+            let e = try write(root, name: "", batch: batch)
+            root.base = e.hash
+            root.changes = [:]
+            root.size = e.size
         }
     }
 
