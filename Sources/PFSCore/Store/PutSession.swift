@@ -377,8 +377,7 @@ extension Store {
         let tree = try WorkingTree(trees: trees, baseRoot: parent?.root)
         try checkAppends(s, against: tree.entry)
         let now = Self.nowNs()
-        let batch = objects.makeBatch()
-        do {
+        return try withBatch { batch in
             var applied = 0
             try s.ops.forEachGroup(of: putLimits.opsPerTreeCheckpoint) { group in
                 if applied > 0 {
@@ -388,12 +387,7 @@ extension Store {
                 try tree.apply(group[...], now: now, undoable: false)
                 applied += group.count
             }
-            let written = try tree.write(batch: batch)
-            try batch.commit()
-            return written
-        } catch {
-            batch.abort()
-            throw error
+            return try tree.write(batch: batch)
         }
     }
 

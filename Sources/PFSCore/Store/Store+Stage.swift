@@ -98,11 +98,16 @@ extension Store {
 
     /// Writes a working tree's changed directories and makes them durable; returns the root and size.
     func writeTree(_ tree: WorkingTree) throws -> (root: ObjectHash, size: Int64) {
+        try withBatch { try tree.write(batch: $0) }
+    }
+
+    /// Runs `body` with a new object batch and commits the batch (its objects durable) after it; aborted if it throws.
+    func withBatch<T>(_ body: (any ObjectBatch) throws -> T) throws -> T {
         let batch = objects.makeBatch()
         do {
-            let written = try tree.write(batch: batch)
+            let result = try body(batch)
             try batch.commit()
-            return written
+            return result
         } catch {
             batch.abort()
             throw error
