@@ -166,6 +166,9 @@ public struct CgroupGroup: Sendable {
     /// Shell commands that move the shell running them into every group.
     public var joinScript: String { dirs.map { "echo $$ > '\($0)/cgroup.procs'" }.joined(separator: " && ") }
 
+    /// A command prefix that joins the groups and then execs the rest (where no mount namespace is needed).
+    public var joinPrefix: [String] { ["/bin/sh", "-c", joinScript + " && exec \"$@\"", "sh"] }
+
     /// Did the kernel kill a process of this group for exceeding its memory limit?
     public func oomKilled() -> Bool {
         guard let dir = memoryDir else { return false }

@@ -17,11 +17,6 @@ public struct DispatchRunner: Runner {
         self.host = host; self.engines = engines; self.defaultEngine = defaultEngine; self.images = images
     }
 
-    /// One engine as the default (tests, and `pfsmount --runner` with one engine).
-    public init(host: BubblewrapRunner, engine: (any Runner)?, kind: RunnerKind = .oci, images: ImageRegistry) {
-        self.init(host: host, engines: engine.map { [kind: $0] } ?? [:], defaultEngine: engine == nil ? nil : kind, images: images)
-    }
-
     func pick(_ image: String?, _ kind: RunnerKind?) throws -> any Runner {
         let name = Names.printable(image ?? "")
         if let kind {

@@ -15,13 +15,13 @@ public struct OCIRunner: Runner {
     /// Starts crun in a mount namespace of its own on hybrid hosts (nil: the `unshare` wrapper does it).
     let spawner: NamespaceSpawner?
 
-    public init(images: ImageRegistry, crun: String? = nil, cgroups: CgroupHost = .detect(), wrapperOnly: Bool = false) {
+    public init(images: ImageRegistry, crun: String? = nil, cgroups: CgroupHost = .detect()) {
         self.crun = crun ?? ["/usr/bin/crun", "/usr/local/bin/crun", "/bin/crun"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         } ?? "crun"
         self.images = images
         self.cgroups = cgroups
-        self.spawner = cgroups.layout == .hybrid && !wrapperOnly ? NamespaceSpawner.hybrid : nil
+        self.spawner = cgroups.layout == .hybrid ? NamespaceSpawner.hybrid : nil
     }
 
     public func validate(image: String?) throws {
@@ -57,7 +57,7 @@ public struct OCIRunner: Runner {
         defer { group?.remove() }
         // On a hybrid host the spawner gives crun its mount namespace without a wrapper program; the shell that
         // joins the datum's cgroups is then the only one, and only when there are limits.
-        let start = spawner == nil ? wrapper(group: group) : group.map { ["/bin/sh", "-c", $0.joinScript + " && exec \"$@\"", "sh"] } ?? []
+        let start = spawner == nil ? wrapper(group: group) : group?.joinPrefix ?? []
         let args = start + [crun, "--cgroup-manager=disabled", "run", "--bundle", bundle, id]
         let crunPath = crun
         let prefix = wrapper(group: nil)

@@ -164,7 +164,7 @@ public struct PodmanRunner: Runner {
         // crun exec needs no private mount namespace; podman exec gets the same wrapper as podman run.
         let join: [String]
         if container.direct {
-            join = group.map { ["/bin/sh", "-c", $0.joinScript + " && exec \"$@\"", "sh"] } ?? []
+            join = group?.joinPrefix ?? []
         } else {
             join = cgroups.wrapper(group: group)
         }
@@ -209,8 +209,7 @@ final class WarmSetup: @unchecked Sendable {
                 let ids = stale.split(whereSeparator: \.isWhitespace).map(String.init)
                 if !ids.isEmpty { _ = try? Tool.run(prefix + [podman, "rm", "-f", "-t", "0"] + ids, what: "removing stale warm containers") }
             }
-            let mounts = MountInfo.points().filter { $0 == warmDir || $0.hasPrefix(warmDir + "/") }
-            for m in mounts.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
+            Self.unmountAll(warmDir)
             try? fm.removeItem(atPath: warmDir)
             try fm.createDirectory(atPath: warmDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try WarmContainer.sys(mount(warmDir, warmDir, nil, UInt(MS_BIND), nil), "mount --bind", warmDir)
@@ -223,9 +222,14 @@ final class WarmSetup: @unchecked Sendable {
     func teardown(warmDir: String) {
         lock.withLock {
             guard done else { return }
-            let mounts = MountInfo.points().filter { $0 == warmDir || $0.hasPrefix(warmDir + "/") }
-            for m in mounts.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
+            Self.unmountAll(warmDir)
             done = false
         }
+    }
+
+    /// Detaches `dir` and every mount below it, deepest first.
+    private static func unmountAll(_ dir: String) {
+        let mounts = MountInfo.points().filter { $0 == dir || $0.hasPrefix(dir + "/") }
+        for m in mounts.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
     }
 }
