@@ -46,7 +46,8 @@ final class StagedOpLog {
 
     /// The op whose record starts at `offset` (an offset `append` returned).
     func op(at offset: Int64) throws -> StagedOp {
-        var window = Window()
+        // One record, read alone: a lookup (a path the session changed earlier) must not cost a MiB of read-ahead.
+        var window = Window(readAhead: false)
         return try record(at: offset, &window).0
     }
 
@@ -101,6 +102,7 @@ final class StagedOpLog {
 
     /// Bytes of the file read ahead, so a sequential scan costs one read per MiB, not two per record.
     private struct Window {
+        var readAhead = true
         var start: Int64 = 0
         var bytes: [UInt8] = []
     }
@@ -115,7 +117,7 @@ final class StagedOpLog {
         guard offset + Int64(n) <= flushed else { throw PFSError(.internal, "put session op log record straddles its buffer") }
         let end = window.start + Int64(window.bytes.count)
         if offset < window.start || offset + Int64(n) > end {
-            let length = Int(min(flushed - offset, Int64(max(n, Self.bufferLimit))))
+            let length = window.readAhead ? Int(min(flushed - offset, Int64(max(n, Self.bufferLimit)))) : n
             window.start = offset
             window.bytes = try [UInt8](unsafeUninitializedCapacity: length) { out, got in
                 got = 0
