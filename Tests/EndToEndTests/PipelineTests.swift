@@ -527,6 +527,42 @@ final class PipelineTests: CLITestCase {
         XCTAssertEqual(try glob("capped@master:/*").count, 1)
     }
 
+    /// `parallelism_spec` bounds the commands running at once (docs/pipeline-spec.md): a datum's views are made
+    /// and its outputs stored outside its worker slot, so more datums than that are in flight, but never more
+    /// commands. Each command records when it ran; the intervals of one pipeline overlap at most `parallelism` deep.
+    func testParallelismBoundsTheCommandsRunningAtOnce() throws {
+        try quiet(["create", "repo", "data"])
+        try quiet(["put", "file", "data@master:/", "-r", "-f", try {
+            for n in 0..<8 { _ = try local("eight/f\(n)", "\(n)") }
+            return "eight/."
+        }()])
+        for width in [1, 2] {
+            try local("p\(width).json", """
+                {"pipeline": {"name": "p\(width)"}, "parallelism_spec": {"constant": \(width)},
+                 "transform": {"cmd": ["sh", "-c", "s=$(date +%s%N); sleep 0.3; echo $s $(date +%s%N) > /pfs/out/$(basename $data)"]},
+                 "input": {"pfs": {"repo": "data", "glob": "/*"}}}
+                """)
+            try quiet(["create", "pipeline", "-f", "p\(width).json"])
+        }
+        let id = try commitID("data")
+        try wait("data@\(id)")
+        for width in [1, 2] {
+            var edges: [(Int64, Int)] = []
+            for n in 0..<8 {
+                let f = try content("p\(width)@master:/f\(n)").split(separator: " ").compactMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                XCTAssertEqual(f.count, 2, "p\(width)@master:/f\(n)")
+                guard f.count == 2 else { continue }
+                edges += [(f[0], 1), (f[1], -1)]
+            }
+            var running = 0, deepest = 0
+            for e in edges.sorted(by: { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }) {
+                running += e.1
+                deepest = max(deepest, running)
+            }
+            XCTAssertEqual(deepest, width, "parallelism \(width): \(deepest) commands ran at once")
+        }
+    }
+
     /// stop job, inspect datum and restart datum on one pipeline whose datums the test holds up: a running datum
     /// is restarted (its attempt killed, not counted) and a failed one re-run inside the running job; the job is
     /// stopped (datums killed, state killed, output commit finished with what had finished) while a later job waits

@@ -51,7 +51,8 @@ public struct OCIRunner: Runner {
         try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: bundle) }
         let config = try OCIBundle.config(w, image: image, rootfs: rootfs)
-        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: URL(fileURLWithPath: bundle + "/config.json"))
+        // Private: the environment in it holds the secrets' values.
+        try Tool.writePrivate(try OCIBundle.encode(config), to: bundle + "/config.json")
         let id = "pfs-" + UUID().uuidString.lowercased()
         let group = try cgroups.makeGroup(memory: w.memoryLimit, cpu: w.cpuLimit)
         defer { group?.remove() }

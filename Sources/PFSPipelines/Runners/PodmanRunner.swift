@@ -73,7 +73,7 @@ public struct PodmanRunner: Runner {
         var a: [String] = []
         for (flag, res, cap) in [("nofile", Int32(RLIMIT_NOFILE.rawValue), UInt64(1 << 20)), ("nproc", Int32(__RLIMIT_NPROC.rawValue), UInt64(32768))] {
             let l = OCIBundle.limit("", res)
-            let soft = min(l["soft"] as? UInt64 ?? 1024, cap), hard = min(l["hard"] as? UInt64 ?? 1024, cap)
+            let soft = min(l.soft, cap), hard = min(l.hard, cap)
             a += ["--ulimit", "\(flag)=\(soft):\(hard)"]
         }
         return a

@@ -7,26 +7,33 @@ extension Scheduler {
         var outputs: [(path: String, entry: TreeEntry)]
     }
 
-    /// Runs datums, at most `spec.parallelism` at a time.
+    /// Runs datums, at most `spec.parallelism` commands at a time.
     /// With `deadline` (the job's `job_timeout`), datums still running then are stopped and datums not started
     /// by then fail without running.
+    ///
+    /// A worker slot is held only while a datum's command runs: the next datum's views and directories are made
+    /// while the slot is busy, and a finished datum's outputs are stored and its record saved while the next
+    /// command already runs. At most twice `parallelism` datums are in flight.
     func runDatums(_ datums: [Datum], p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
                    previousInputs: [CommitRefInfo], deadline: Date? = nil, log: (String) -> Void, gpus: GPUAllocation? = nil) -> [String: DatumResult] {
         let results = ResultBox()
-        let slots = DispatchSemaphore(value: max(1, spec.parallelism))
+        let width = max(1, spec.parallelism)
+        let slots = DispatchSemaphore(value: width)
+        let inFlight = DispatchSemaphore(value: 2 * width)
         let group = DispatchGroup()
         func launch(_ list: [Datum]) {
             for d in list {
-                slots.wait()
+                inFlight.wait()
                 // `stop job`: no datum starts after it (those left are recorded as not run).
                 if control.isStopped(p.name, commit.id) {
-                    slots.signal()
+                    inFlight.signal()
                     break
                 }
                 group.enter()
                 Thread.detachNewThread { [self] in
-                    defer { slots.signal(); group.leave() }
-                    let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs, deadline: deadline, gpus: gpus)
+                    defer { inFlight.signal(); group.leave() }
+                    let r = runDatum(d, p: p, spec: spec, commit: commit, previousInputs: previousInputs, deadline: deadline,
+                                     gpus: gpus, slots: slots)
                     // Recorded as soon as it is done, so a job resumed after a crash does not run it again.
                     do {
                         try saveDatum(p.name, d, r.info, outputs: r.info.state != .failed ? r.outputs : nil)
@@ -72,8 +79,10 @@ extension Scheduler {
     }
 
     /// One datum: views of its inputs, a fresh /pfs/out, the command with retries, then its outputs stored.
+    /// Each command holds one of `slots` (the job's worker slots) while it runs.
     func runDatum(_ d: Datum, p: PipelineRow, spec: PipelineSpec, commit: CommitRow,
-                  previousInputs: [CommitRefInfo], deadline: Date? = nil, gpus: GPUAllocation? = nil) -> DatumResult {
+                  previousInputs: [CommitRefInfo], deadline: Date? = nil, gpus: GPUAllocation? = nil,
+                  slots: DispatchSemaphore? = nil) -> DatumResult {
         let started = Date()
         var info = DatumInfo(id: d.id, job: commit.id, state: .failed, attempts: 0, seconds: 0, inputs: d.inputs)
         /// The datum's time limit: `datum_timeout`, cut to what is left of `job_timeout`.
@@ -170,6 +179,15 @@ extension Scheduler {
                 try? FileManager.default.removeItem(at: scratch)
                 try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
                 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+                // A worker slot for the command (views and directories above were made while waiting for it).
+                slots?.wait()
+                if let deadline, deadline.timeIntervalSinceNow <= 0 {
+                    slots?.signal()
+                    lastReason = attempt == 1 ? "job_timeout (\(spec.jobTimeout ?? 0) s) reached before the datum started"
+                                              : "stopped: job_timeout (\(spec.jobTimeout ?? 0) s) reached"
+                    note("failed: \(lastReason)")
+                    break
+                }
                 var w = WorkerInvocation(image: spec.transform.image, cmd: spec.transform.cmd, stdin: spec.transform.stdin,
                                          env: env, mounts: mounts, workingDir: spec.transform.workingDir,
                                          user: spec.transform.user, timeout: limit(),
@@ -189,6 +207,7 @@ extension Scheduler {
                 }
                 let cancel = WorkerCancel()
                 guard control.attach(p.name, commit.id, datum: d.id, cancel) else {
+                    slots?.signal()
                     lastReason = Self.killedReason
                     killed = true
                     note("failed: \(lastReason)")
@@ -196,6 +215,7 @@ extension Scheduler {
                 }
                 w.cancel = cancel
                 let run = Result { try runner.run(w, log: log ?? FileHandle.nullDevice) }
+                slots?.signal()
                 let restarted = control.detach(p.name, commit.id, datum: d.id)
                 let r = try run.get()
                 if cancel.isCancelled {
@@ -240,7 +260,11 @@ extension Scheduler {
                 w.job = Self.jobKey(p.name, commit.id)
                 w.runner = spec.transform.runner
                 note("running err_cmd")
-                if let r = try? runner.run(w, log: log ?? FileHandle.nullDevice), r.exitCode == 0 {
+                slots?.wait()
+                w.timeout = limit()
+                let r = try? runner.run(w, log: log ?? FileHandle.nullDevice)
+                slots?.signal()
+                if let r, r.exitCode == 0 {
                     info.state = .recovered
                     note("recovered by err_cmd")
                 }
