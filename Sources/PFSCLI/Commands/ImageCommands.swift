@@ -8,6 +8,7 @@ import PFSCore
 extension PFSCommand {
     struct Image: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "image",
             abstract: "Images pipelines can run in: the host sandbox, imported images, and aliases.",
             discussion: """
                 A pipeline's transform.image must name an image the daemon has. `host` runs the command in a \

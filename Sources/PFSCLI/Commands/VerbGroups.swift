@@ -5,6 +5,7 @@ import ArgumentParser
 extension PFSCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a repo, a branch, a pipeline or a secret.",
             discussion: """
                 Examples:
@@ -18,6 +19,7 @@ extension PFSCommand {
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "update",
             abstract: "Update a repo's description or a pipeline's spec.",
             discussion: """
                 Examples:
@@ -29,6 +31,7 @@ extension PFSCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List repos, branches, commits, files, pipelines, jobs or datums.",
             discussion: """
                 Examples:
@@ -46,6 +49,7 @@ extension PFSCommand {
 
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "inspect",
             abstract: "Show the details of a repo, branch, commit, file, pipeline, job or datum.",
             discussion: """
                 Examples:
@@ -62,6 +66,7 @@ extension PFSCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract: "Delete a repo, branch, commit, file or pipeline.",
             discussion: """
                 Examples:
@@ -76,6 +81,7 @@ extension PFSCommand {
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start a commit, or restart a stopped pipeline.",
             discussion: """
                 Examples:
@@ -87,6 +93,7 @@ extension PFSCommand {
 
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stop",
             abstract: "Stop a pipeline or a job.",
             discussion: """
                 Examples:
@@ -98,6 +105,7 @@ extension PFSCommand {
 
     struct Restart: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "restart",
             abstract: "Run datums of a job again.",
             discussion: """
                 Examples:
@@ -108,6 +116,7 @@ extension PFSCommand {
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a pipeline on its current inputs.",
             discussion: """
                 Examples:
@@ -118,6 +127,7 @@ extension PFSCommand {
 
     struct Finish: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "finish",
             abstract: "Finish a commit.",
             discussion: """
                 Examples:
@@ -128,6 +138,7 @@ extension PFSCommand {
 
     struct Wait: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "wait",
             abstract: "Wait for a commit set or a job to finish.",
             discussion: """
                 Examples:
@@ -139,6 +150,7 @@ extension PFSCommand {
 
     struct Put: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "put",
             abstract: "Put files into a branch.",
             discussion: """
                 Examples:
@@ -149,6 +161,7 @@ extension PFSCommand {
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "get",
             abstract: "Get a file's content.",
             discussion: """
                 Examples:
@@ -159,6 +172,7 @@ extension PFSCommand {
 
     struct Glob: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "glob",
             abstract: "List files matching a pattern.",
             discussion: """
                 Examples:
@@ -169,6 +183,7 @@ extension PFSCommand {
 
     struct Diff: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Compare two commits.",
             discussion: """
                 Examples:
@@ -179,6 +194,7 @@ extension PFSCommand {
 
     struct Copy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "copy",
             abstract: "Copy files by reference.",
             discussion: """
                 Examples:
