@@ -18,6 +18,9 @@ final class MaintenanceTests: StoreTestCase {
 
     var objectsDir: URL { dataDir.appendingPathComponent("store/objects") }
 
+    /// One file per object, so a test can remove or damage one (packed objects: PackStoreTests).
+    override var packLimit: Int? { 0 }
+
     func objectURL(_ h: ObjectHash) -> URL {
         objectsDir.appendingPathComponent(String(h.hex.prefix(2))).appendingPathComponent(String(h.hex.dropFirst(2)))
     }

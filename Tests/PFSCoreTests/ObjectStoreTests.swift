@@ -45,7 +45,12 @@ class ObjectsTestCase: XCTestCase {
     }
 }
 
+/// The one-file-per-object layout (small objects go to packs by default: PackStoreTests).
 final class ObjectStoreTests: ObjectsTestCase {
+    func fileStore() throws -> LocalObjectStore {
+        try LocalObjectStore(directory: storeDir, syncStrategy: .default, packLimit: 0)
+    }
+
     func objectURL(_ hash: ObjectHash) -> URL {
         storeDir.appendingPathComponent(String(hash.hex.prefix(2))).appendingPathComponent(String(hash.hex.dropFirst(2)))
     }
@@ -57,10 +62,11 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testLayout() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let names = entries(storeDir)
-        XCTAssertEqual(names.count, 257)
-        XCTAssertTrue(names.contains("00") && names.contains("ff") && names.contains("7a") && names.contains("tmp"))
+        XCTAssertEqual(names.count, 258)
+        XCTAssertTrue(names.contains("00") && names.contains("ff") && names.contains("7a") && names.contains("tmp")
+                      && names.contains("packs"))
         let batch = store.makeBatch()
         let hash = try batch.put(Array("hello".utf8))
         try batch.commit()
@@ -72,7 +78,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testPutReadRoundTrip() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeBatch()
         let big = cdcRandomBytes(count: 3 << 20, seed: 1)
         let h1 = try batch.put(big)
@@ -87,12 +93,12 @@ final class ObjectStoreTests: ObjectsTestCase {
         XCTAssertEqual(h2, ObjectHash.of([UInt8]()))
         XCTAssertTrue(store.contains(h1) && store.contains(h2) && store.contains(h3))
         // A second instance on the same directory sees them.
-        let again = try LocalObjectStore(directory: storeDir)
+        let again = try fileStore()
         XCTAssertEqual(try again.read(h3), [42])
     }
 
     func testMissingObjectIsNotFound() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let missing = ObjectHash.of(Array("missing".utf8))
         XCTAssertFalse(store.contains(missing))
         assertCode(.notFound, try store.read(missing))
@@ -102,7 +108,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testPreadRanges() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let data = cdcRandomBytes(count: 100_000, seed: 2)
         let batch = store.makeBatch()
         let h = try batch.put(data)
@@ -119,7 +125,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testObjectsAreInvisibleUntilCommit() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeBatch()
         let data = cdcRandomBytes(count: 10_000, seed: 3)
         let h = try batch.put(data)
@@ -135,7 +141,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testPutReportsNewObjectsOnce() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeBatch()
         let data = cdcRandomBytes(count: 5000, seed: 4)
         let h = ObjectHash.of(data)
@@ -156,7 +162,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testCommitIsIdempotentAndTheBatchStaysUsable() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeBatch()
         try batch.commit()   // empty
         let a = try batch.put([1, 2, 3])
@@ -170,7 +176,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testAbortRemovesTemps() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeBatch()
         var hashes: [ObjectHash] = []
         for i in 0..<5 { hashes.append(try batch.put(cdcRandomBytes(count: 1000 + i, seed: UInt64(i + 10)))) }
@@ -187,7 +193,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testReleasingABatchRemovesItsUncommittedTemps() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         do {
             let batch = store.makeBatch()
             try batch.put([1, 2, 3])
@@ -202,16 +208,16 @@ final class ObjectStoreTests: ObjectsTestCase {
         try FileManager.default.createDirectory(at: tmp.appendingPathComponent("999999-dead"), withIntermediateDirectories: true)
         try Data(repeating: 7, count: 100).write(to: tmp.appendingPathComponent("999999-dead/1"))
         try Data(repeating: 7, count: 100).write(to: tmp.appendingPathComponent("stray"))
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         XCTAssertEqual(entries(tmp).filter { $0 != ".lock" }, [store.stagingName])
         XCTAssertEqual(tempFiles(), [])
     }
 
     func testASecondInstanceKeepsLiveTemps() throws {
-        let first = try LocalObjectStore(directory: storeDir)
+        let first = try fileStore()
         let batch = first.makeBatch()
         let h = try batch.put(cdcRandomBytes(count: 4096, seed: 5))
-        let second = try LocalObjectStore(directory: storeDir)   // e.g. `pfs fsck` next to the daemon
+        let second = try fileStore()   // e.g. `pfs fsck` next to the daemon
         XCTAssertEqual(tempFiles().count, 1, "the live instance's temp survives the second init")
         try batch.commit()
         XCTAssertTrue(second.contains(h))
@@ -219,7 +225,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testDeferredObjectsAreReadableBeforeCommitAndMovedIntoPlaceByIt() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeDeferredBatch()
         let bytes = cdcRandomBytes(count: 4096, seed: 11)
         let h = try batch.put(bytes)
@@ -248,7 +254,7 @@ final class ObjectStoreTests: ObjectsTestCase {
         try Data(good).write(to: dead.appendingPathComponent("p-\(hGood.hex)-1"))
         try Data(cut.prefix(4096)).write(to: dead.appendingPathComponent("p-\(hCut.hex)-2"))
         try Data(repeating: 7, count: 100).write(to: dead.appendingPathComponent("3"))
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         XCTAssertTrue(store.contains(hGood))
         XCTAssertEqual(try store.read(hGood), good)
         XCTAssertFalse(store.contains(hCut), "a deferred object that does not re-hash is dropped")
@@ -259,10 +265,10 @@ final class ObjectStoreTests: ObjectsTestCase {
         let bytes = cdcRandomBytes(count: 3000, seed: 14)
         var h: ObjectHash?
         do {
-            let store = try LocalObjectStore(directory: storeDir)
+            let store = try fileStore()
             h = try store.makeDeferredBatch().put(bytes)
         }
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         XCTAssertEqual(try store.read(h!), bytes)
         XCTAssertTrue(store.contains(h!))
     }
@@ -270,7 +276,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     func testReleasingTheStoreRemovesItsStagingDirectory() throws {
         let tmp = storeDir.appendingPathComponent("tmp")
         do {
-            let store = try LocalObjectStore(directory: storeDir)
+            let store = try fileStore()
             XCTAssertEqual(entries(tmp).filter { $0 != ".lock" }.count, 1)
             _ = store
         }
@@ -293,7 +299,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testForEachObjectListsCommittedObjectsOnly() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeBatch()
         var expected: [ObjectHash: Int64] = [:]
         for i in 0..<20 {
@@ -317,7 +323,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testDelete() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let batch = store.makeBatch()
         let h = try batch.put([1, 2, 3])
         try batch.commit()
@@ -333,7 +339,7 @@ final class ObjectStoreTests: ObjectsTestCase {
     }
 
     func testConcurrentPutsOfTheSameObjectsFromTwoBatches() throws {
-        let store = try LocalObjectStore(directory: storeDir)
+        let store = try fileStore()
         let objects = (0..<64).map { cdcRandomBytes(count: 2000 + $0 * 1000, seed: UInt64(1000 + $0)) }
         for round in 0..<4 {
             let batches = [store.makeBatch(), store.makeBatch()]

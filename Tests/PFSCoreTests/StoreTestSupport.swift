@@ -30,9 +30,13 @@ class StoreTestCase: XCTestCase {
         try super.tearDownWithError()
     }
 
+    /// Where new objects up to this size go to packs (nil: the default). Tests that damage or remove single
+    /// object files on disk use 0.
+    var packLimit: Int? { nil }
+
     /// A store on `dataDir/store` (a second call on the same directory opens the same data).
     func openStore() throws -> Store {
-        try Store(dataDir: dataDir.appendingPathComponent("store", isDirectory: true))
+        try Store(dataDir: dataDir.appendingPathComponent("store", isDirectory: true), packLimit: packLimit)
     }
 
     /// An object store + tree store on `dataDir/objects` (for tests of trees without metadata).

@@ -750,7 +750,8 @@ final class StoreTests: StoreTestCase {
         try store.createRepo("r")
         _ = try stageDeferred(store, "/kept", "synced by fsync")
         try store.syncStaged()
-        let lost = try stageDeferred(store, "/lost", "never synced")
+        // Above the pack limit, so it is a temp file of its own that the "power loss" can take.
+        let lost = try stageDeferred(store, "/lost", String(repeating: "never synced\n", count: 6000))
         try store.stage(repo: "r", branch: "master", ops: [.rename(from: "/lost", to: "/renamed")])
         // A power loss: the log entries reached the disk (a later synced transaction carried them), the
         // deferred object did not.

@@ -21,8 +21,11 @@ final class LocalObjectBatch: ObjectBatch {
     let deferred: Bool
 
     private struct Staged {
+        /// The temp file, or "" for a packed object.
         var tempName: String
         var size: Int64
+        /// Where a small object's record is (see `PackStore`); nil for an object in its own file.
+        var packed: PackStore.Location? = nil
     }
 
     private struct State {
@@ -50,7 +53,7 @@ final class LocalObjectBatch: ObjectBatch {
         if deferred { return }
         // Whatever was staged and never committed is garbage now.
         let staged = state.withLock { $0.staged }
-        for (_, entry) in staged { removeTemp(entry.tempName) }
+        for (hash, entry) in staged { drop(hash, entry) }
     }
 
     var newBytes: Int64 { state.withLock { $0.newBytes } }
@@ -60,6 +63,18 @@ final class LocalObjectBatch: ObjectBatch {
     @discardableResult
     func put(_ hash: ObjectHash, _ bytes: UnsafeRawBufferPointer) throws -> Bool {
         if state.withLock({ $0.staged[hash] != nil }) || store.contains(hash) { return false }
+
+        if bytes.count <= store.packLimit && store.packLimit > 0 {
+            // Small: a record in this instance's pack; one sync at commit covers every one of them.
+            let (loc, fresh) = try store.packs.append(hash, bytes)
+            if loc.state == .committed { return false }
+            return state.withLock { s -> Bool in
+                guard s.staged[hash] == nil else { return false }
+                s.staged[hash] = Staged(tempName: "", size: Int64(bytes.count), packed: loc)
+                if fresh { s.newBytes += Int64(bytes.count) }
+                return true
+            }
+        }
 
         let name = deferred ? "p-\(hash.hex)-\(store.nextTempName())" : store.nextTempName()
         let path = store.stagingDisplayPath(name)
@@ -91,7 +106,20 @@ final class LocalObjectBatch: ObjectBatch {
 
     func commit() throws {
         try commitLock.withLock { _ in
-            let (snapshot, pendingDirs) = state.withLock { s in (Array(s.staged), s.unsyncedDirectories) }
+            let (all, pendingDirs) = state.withLock { s in (Array(s.staged), s.unsyncedDirectories) }
+            if all.isEmpty && pendingDirs.isEmpty { return }
+
+            // 0. Packed objects: one data sync per pack (usually one), then they are stored.
+            var packEnds: [Int32: Int64] = [:]
+            for (_, entry) in all { if let l = entry.packed { packEnds[l.pack] = max(packEnds[l.pack] ?? 0, l.end) } }
+            for (pack, end) in packEnds.sorted(by: { $0.key < $1.key }) { try store.packs.sync(pack: pack, upTo: end) }
+            for (hash, entry) in all {
+                guard let l = entry.packed else { continue }
+                store.packs.markCommitted(hash, l)
+                state.withLock { s in s.staged[hash] = nil }
+            }
+
+            let snapshot = all.filter { $0.value.packed == nil }
             if snapshot.isEmpty && pendingDirs.isEmpty { return }
             let syncFS = !snapshot.isEmpty && useSyncFS(objects: snapshot.count)
 
@@ -150,7 +178,7 @@ final class LocalObjectBatch: ObjectBatch {
                 s.newBytes -= staged.values.reduce(Int64(0)) { $0 + $1.size }
                 return staged
             }
-            for (_, entry) in staged { removeTemp(entry.tempName) }
+            for (hash, entry) in staged { drop(hash, entry) }
         }
     }
 
@@ -160,6 +188,7 @@ final class LocalObjectBatch: ObjectBatch {
         // Holding commitLock keeps the temp file from being renamed away while it is read.
         try commitLock.withLock { _ -> [UInt8]? in
             guard let entry = state.withLock({ $0.staged[hash] }) else { return nil }
+            if let l = entry.packed { return try store.packs.readAll(l, hash: hash) }
             let path = store.stagingDisplayPath(entry.tempName)
             let fd = try FileIO.openAt(store.stagingFD, entry.tempName, O_RDONLY, path: path)
             defer { FileIO.close(fd) }
@@ -179,6 +208,11 @@ final class LocalObjectBatch: ObjectBatch {
         case .syncfs: return true
         case .automatic(let threshold): return objects >= threshold
         }
+    }
+
+    /// Forgets an object staged and not committed: its temp file, or its pack record.
+    private func drop(_ hash: ObjectHash, _ entry: Staged) {
+        if let l = entry.packed { store.packs.discard(hash, l) } else { removeTemp(entry.tempName) }
     }
 
     private func removeTemp(_ name: String) {

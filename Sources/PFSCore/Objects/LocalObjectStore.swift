@@ -11,6 +11,7 @@ import Glibc
 /// <dir>/tmp/.lock                serializes the creation and the cleanup of staging directories
 /// <dir>/tmp/<pid>-<16 hex>/<n>   temp files of one open store instance; the directory is flock-ed while open
 /// <dir>/tmp/<pid>-<16 hex>/p-<64 hex>-<n>   objects of the deferred batch (`makeDeferredBatch`): written, not yet synced
+/// <dir>/packs/<16 hex>.pack, .idx   objects up to 64 KiB, appended to packs (see `PackStore`)
 /// ```
 /// A file under its final name is always complete: it is written to a temp file, its data synced, and only
 /// then renamed into place (see `LocalObjectBatch.commit`). Each store instance stages into its own
@@ -44,6 +45,8 @@ public final class LocalObjectStore: ObjectStore {
 
     public let directory: URL
     public let syncStrategy: SyncStrategy
+    /// New objects up to this size go to packs.
+    public let packLimit: Int
     let rootPath: String
     /// The store directory, base of every *at() call (immune to chdir and to renames of the parent).
     let rootFD: Int32
@@ -55,14 +58,19 @@ public final class LocalObjectStore: ObjectStore {
     private let tempCounter = Atomic<UInt64>(0)
     /// Objects of the deferred batch not yet renamed into place: hash → temp name in the staging directory.
     let pending = Mutex<[ObjectHash: String]>([:])
+    /// The small objects.
+    let packs: PackStore
 
     public convenience init(directory: URL) throws {
         try self.init(directory: directory, syncStrategy: .default)
     }
 
-    public init(directory: URL, syncStrategy: SyncStrategy) throws {
+    /// - Parameter packLimit: objects up to this many bytes are appended to packs (`PackStore`), larger ones get a
+    ///   file each; 0 puts every new object in its own file (objects already packed stay readable).
+    public init(directory: URL, syncStrategy: SyncStrategy, packLimit: Int = PackStore.maximumObjectSize) throws {
         self.directory = directory
         self.syncStrategy = syncStrategy
+        self.packLimit = min(max(0, packLimit), PackStore.maximumObjectSize)
         let rootPath = directory.standardizedFileURL.path
         self.rootPath = rootPath
 
@@ -88,6 +96,13 @@ public final class LocalObjectStore: ObjectStore {
 
             (stagingName, stagingFD) = try Self.openStagingDirectory(rootFD: rootFD, rootPath: rootPath)
         } catch {
+            FileIO.close(rootFD)
+            throw error
+        }
+        do {
+            packs = try PackStore(rootFD: rootFD, rootPath: rootPath)
+        } catch {
+            FileIO.close(stagingFD)
             FileIO.close(rootFD)
             throw error
         }
@@ -199,17 +214,22 @@ public final class LocalObjectStore: ObjectStore {
     // MARK: ObjectStore
 
     public func contains(_ hash: ObjectHash) -> Bool {
+        if packs.contains(hash) { return true }
         let rel = Self.relativePath(hash)
         guard let st = try? FileIO.statAt(rootFD, rel, path: rel) else { return false }
         return FileIO.isRegularFile(st)
     }
 
+    public func exists(_ hash: ObjectHash) -> Bool {
+        contains(hash) || packs.location(hash, refresh: true) != nil
+    }
+
     public func read(_ hash: ObjectHash) throws -> [UInt8] {
         let rel = Self.relativePath(hash)
-        let fd = try openObject(hash, rel)
-        defer { FileIO.close(fd) }
-        let size = Int(try FileIO.fstat(fd, path: displayPath(rel)).st_size)
-        return try Self.readArray(fd, offset: 0, length: size, path: displayPath(rel))
+        return try withObject(hash, rel, packed: { try packs.readAll($0, hash: hash) }) { fd in
+            let size = Int(try FileIO.fstat(fd, path: displayPath(rel)).st_size)
+            return try Self.readArray(fd, offset: 0, length: size, path: displayPath(rel))
+        }
     }
 
     public func read(_ hash: ObjectHash, offset: Int, length: Int) throws -> [UInt8] {
@@ -217,21 +237,31 @@ public final class LocalObjectStore: ObjectStore {
             throw PFSError.invalid("read of object \(hash): negative offset \(offset) or length \(length)")
         }
         let rel = Self.relativePath(hash)
-        let fd = try openObject(hash, rel)
-        defer { FileIO.close(fd) }
-        // Clamp to the object so a caller asking for "the rest" with a huge length allocates only what exists.
-        let size = Int(try FileIO.fstat(fd, path: displayPath(rel)).st_size)
-        let available = Swift.max(0, size - Swift.min(offset, size))
-        return try Self.readArray(fd, offset: offset, length: Swift.min(length, available), path: displayPath(rel))
+        return try withObject(hash, rel, packed: { loc in
+            let available = Swift.max(0, Int(loc.length) - Swift.min(offset, Int(loc.length)))
+            let count = Swift.min(length, available)
+            guard count > 0 else { return [] }
+            return try [UInt8](unsafeUninitializedCapacity: count) { buffer, n in
+                n = 0
+                n = try packs.read(loc, offset: offset, into: UnsafeMutableRawBufferPointer(buffer), hash: hash)
+            }
+        }) { fd in
+            // Clamp to the object so a caller asking for "the rest" with a huge length allocates only what exists.
+            let size = Int(try FileIO.fstat(fd, path: displayPath(rel)).st_size)
+            let available = Swift.max(0, size - Swift.min(offset, size))
+            return try Self.readArray(fd, offset: offset, length: Swift.min(length, available), path: displayPath(rel))
+        }
     }
 
     public func size(_ hash: ObjectHash) throws -> Int64 {
+        if let loc = packs.location(hash, refresh: false) { return Int64(loc.length) }
         let rel = Self.relativePath(hash)
         if let name = pending.withLock({ $0[hash] }),
            let st = try FileIO.statAt(stagingFD, name, path: stagingDisplayPath(name)) {
             return Int64(st.st_size)
         }
         guard let st = try FileIO.statAt(rootFD, rel, path: displayPath(rel)) else {
+            if let loc = packs.location(hash, refresh: true) { return Int64(loc.length) }
             throw PFSError.notFound("object \(hash) is not in the store at \(rootPath)")
         }
         return Int64(st.st_size)
@@ -247,12 +277,20 @@ public final class LocalObjectStore: ObjectStore {
 
     public func delete(_ hash: ObjectHash) throws {
         let rel = Self.relativePath(hash)
-        guard try FileIO.unlinkAt(rootFD, rel, path: displayPath(rel)) else {
+        let packed = packs.delete(hash)
+        guard try FileIO.unlinkAt(rootFD, rel, path: displayPath(rel)) || packed else {
             throw PFSError.notFound("object \(hash) is not in the store at \(rootPath)")
         }
     }
 
+    /// Rewrites the packs that hold objects `delete` removed, so their space is freed (GC calls it last).
+    public func finishDeletes() throws {
+        _ = try packs.compact()
+    }
+
     public func forEachObject(_ body: (ObjectHash, Int64, Date) throws -> Void) throws {
+        // An object both packed and in a file (written by another instance meanwhile) is reported once.
+        var files = Set<ObjectHash>()
         for i in 0..<256 {
             let fan = Self.fanOutName(i)
             let fanPath = rootPath + "/" + fan
@@ -265,12 +303,32 @@ public final class LocalObjectStore: ObjectStore {
                       let st = try FileIO.statAt(fanFD, entry.name, path: fanPath + "/" + entry.name),
                       FileIO.isRegularFile(st)
                 else { continue }
+                files.insert(hash)
                 try body(hash, Int64(st.st_size), FileIO.modificationDate(st))
             }
+        }
+        try packs.forEachCommitted { hash, size, date in
+            if !files.contains(hash) { try body(hash, size, date) }
         }
     }
 
     // MARK: Helpers
+
+    /// Runs `packed` with the object's pack record or `file` with a descriptor of its file (closed after). An
+    /// object in neither may be in a pack another instance wrote since this one looked: the packs are read again.
+    func withObject<T>(_ hash: ObjectHash, _ rel: String, packed: (PackStore.Location) throws -> T,
+                       file: (Int32) throws -> T) throws -> T {
+        if let loc = packs.location(hash, refresh: false) { return try packed(loc) }
+        let fd: Int32
+        do {
+            fd = try openObject(hash, rel)
+        } catch let error as PFSError where error.code == .notFound {
+            guard let loc = packs.location(hash, refresh: true) else { throw error }
+            return try packed(loc)
+        }
+        defer { FileIO.close(fd) }
+        return try file(fd)
+    }
 
     /// Opens an object for reading: under its final name or, if it is a deferred object not renamed yet, its temp.
     func openObject(_ hash: ObjectHash, _ rel: String) throws -> Int32 {

@@ -82,13 +82,20 @@ final class ObjectReaderCache: Sendable {
 
 extension LocalObjectStore {
     public func read(_ hash: ObjectHash, offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let loc = packs.location(hash, refresh: false) { return try packs.read(loc, offset: offset, into: buffer, hash: hash) }
         let rel = Self.relativePath(hash)
-        return try readers.with(hash, open: { try openObject(hash, rel) }) { fd in
-            try FileIO.preadFully(fd, buffer.baseAddress, buffer.count, offset: Int64(offset), path: displayPath(rel))
+        do {
+            return try readers.with(hash, open: { try openObject(hash, rel) }) { fd in
+                try FileIO.preadFully(fd, buffer.baseAddress, buffer.count, offset: Int64(offset), path: displayPath(rel))
+            }
+        } catch let error as PFSError where error.code == .notFound {
+            guard let loc = packs.location(hash, refresh: true) else { throw error }
+            return try packs.read(loc, offset: offset, into: buffer, hash: hash)
         }
     }
 
     public func prefetch(_ hash: ObjectHash) {
+        if let loc = packs.location(hash, refresh: false) { return packs.prefetch(loc) }
         let rel = Self.relativePath(hash)
         _ = try? readers.with(hash, open: { try FileIO.openAt(rootFD, rel, O_RDONLY, path: displayPath(rel)) }) { fd in
             posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED)

@@ -6,6 +6,10 @@ import Foundation
 public protocol ObjectStore: AnyObject, Sendable {
     /// Whether the object is stored (committed). Staged, uncommitted objects are not.
     func contains(_ hash: ObjectHash) -> Bool
+    /// Whether the object can be read: stored, or written by another store instance on the same directory that
+    /// this one cannot know to be durable (see `LocalObjectStore`'s packs). For checks of what metadata
+    /// references (fsck, restoring open commits), never for dedup.
+    func exists(_ hash: ObjectHash) -> Bool
     /// The whole object; `PFSError(.notFound)` if it is missing.
     func read(_ hash: ObjectHash) throws -> [UInt8]
     /// `length` bytes from `offset` (fewer at the end of the object, none past it); `.notFound` if missing.
@@ -19,8 +23,10 @@ public protocol ObjectStore: AnyObject, Sendable {
     /// moved into place by `commit()` or, after a crash, when the store is opened again. `abort()` does nothing
     /// (what a failed write left becomes an orphan for GC). The mount's closed files go here.
     func makeDeferredBatch() -> ObjectBatch
-    /// Removes an object (GC only); `.notFound` if missing.
+    /// Removes an object (GC only); `.notFound` if missing. Its space may only be freed by `finishDeletes()`.
     func delete(_ hash: ObjectHash) throws
+    /// Frees the space of the objects `delete` removed (GC calls it after its deletes, with no writers running).
+    func finishDeletes() throws
     /// Every stored object (hash, size, mtime). Used by GC and fsck. Skips temp files.
     func forEachObject(_ body: (ObjectHash, Int64, Date) throws -> Void) throws
     /// Reads from `offset` into `buffer` (the hot path of the mount: no intermediate arrays); returns the bytes read.
@@ -37,4 +43,8 @@ extension ObjectStore {
     }
 
     public func prefetch(_ hash: ObjectHash) {}
+
+    public func finishDeletes() throws {}
+
+    public func exists(_ hash: ObjectHash) -> Bool { contains(hash) }
 }

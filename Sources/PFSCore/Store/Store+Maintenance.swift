@@ -76,6 +76,7 @@ extension Store {
                     removed += 1
                     freed += size
                 }
+                try objects.finishDeletes()
                 logger.info("gc", metadata: ["kept": "\(kept)", "removed": "\(removed)", "bytes": "\(freed)"])
                 return GCReport(objectsKept: kept, objectsRemoved: removed, bytesRemoved: freed)
             }
@@ -152,7 +153,7 @@ extension Store {
     }
 
     private func check(_ h: ObjectHash, kind: TreeStore.ObjectKind, verify: Bool, bytes: inout Int64) throws -> String? {
-        guard objects.contains(h) else { return "\(kind) object is missing" }
+        guard objects.exists(h) else { return "\(kind) object is missing" }
         guard verify || kind == .tree else { return nil }
         let data: [UInt8]
         do { data = try objects.read(h) } catch { return "\(kind) object cannot be read: \(error)" }

@@ -46,13 +46,18 @@ public final class Store: Sendable {
     /// Opens (creating if needed) the store in `dataDir`: `objects/`, `metadata.db`. Open commits are restored
     /// from their staged-op logs.
     /// `treeCacheEntries` bounds the cache of decoded tree nodes (`TreeStore`), by the entries they hold.
+    /// `packLimit`: objects up to this size go to pack files (`LocalObjectStore`); nil: `$PFS_PACK_LIMIT`, or 64 KiB.
     public init(dataDir: URL, logger: Logger = Logger(label: "pfs.store"), putLimits: PutLimits = PutLimits(),
-                treeCacheEntries: Int = 400_000) throws {
+                treeCacheEntries: Int = 400_000, packLimit: Int? = nil) throws {
         self.dataDir = dataDir
         self.logger = logger
         self.putLimits = putLimits
         try Self.makePrivateDirectory(dataDir)
-        self.objects = try LocalObjectStore(directory: dataDir.appendingPathComponent("objects"))
+        // PFS_PACK_LIMIT=0 stores every new object as a file of its own (the layout before packs; for comparisons).
+        let packLimit = packLimit ?? ProcessInfo.processInfo.environment["PFS_PACK_LIMIT"].flatMap { Int($0) }
+            ?? PackStore.maximumObjectSize
+        self.objects = try LocalObjectStore(directory: dataDir.appendingPathComponent("objects"),
+                                            syncStrategy: .default, packLimit: packLimit)
         self.trees = TreeStore(objects: objects, cacheEntries: treeCacheEntries)
         self.deferredObjects = objects.makeDeferredBatch()
         self.meta = try MetadataStore(path: dataDir.appendingPathComponent("metadata.db").path)
@@ -125,11 +130,11 @@ public final class Store: Sendable {
     private func missingObject(of entry: TreeEntry, path: String) -> ObjectHash? {
         guard entry.kind == .file else { return nil }
         if let chunks = entry.chunks {
-            return chunks.first { !objects.contains($0.hash) }?.hash
+            return chunks.first { !objects.exists($0.hash) }?.hash
         }
         guard entry.size > 0 else { return nil }
-        guard objects.contains(entry.hash), let content = try? trees.content(of: entry) else { return entry.hash }
-        return content.chunks.first { !objects.contains($0.hash) }?.hash
+        guard objects.exists(entry.hash), let content = try? trees.content(of: entry) else { return entry.hash }
+        return content.chunks.first { !objects.exists($0.hash) }?.hash
     }
 
     func parentRoot(of c: CommitRow) throws -> ObjectHash? {
