@@ -50,6 +50,8 @@ public final class PackStore: Sendable {
         var foreign: Bool
         var scannedTo: Int64 = 0
         var deadBytes: Int64 = 0
+        /// Every record that ends at or before this offset is durable (an fdatasync of the pack covered it).
+        var syncedTo: Int64 = 0
         var removed = false
         var mtime = Date(timeIntervalSince1970: 0)
     }
@@ -58,7 +60,6 @@ public final class PackStore: Sendable {
         var pack: Int32
         var fd: Int32
         var end: Int64
-        var syncedTo: Int64
     }
 
     struct Inner {
@@ -218,14 +219,20 @@ public final class PackStore: Sendable {
     /// Makes every record that ends at or before `end` in `pack` durable (no-op if a sync already covered it).
     func sync(pack: Int32, upTo end: Int64) throws {
         try syncLock.withLock { _ in
-            guard let (fd, target, name) = inner.withLock({ s -> (Int32, Int64, String)? in
-                guard let a = s.active, a.pack == pack, a.syncedTo < end else { return nil }
-                return (a.fd, a.end, s.packs[Int(pack)].name)
-            }) else { return }   // sealed packs were synced whole when sealed
-            try FileIO.fdatasync(fd, path: path(name))
-            inner.withLock { s in
-                if s.active?.pack == pack { s.active!.syncedTo = max(s.active!.syncedTo, target) }
+            guard let (activeFD, target, name) = inner.withLock({ s -> (Int32?, Int64, String)? in
+                let p = s.packs[Int(pack)]
+                guard p.syncedTo < end else { return nil }
+                if let a = s.active, a.pack == pack { return (a.fd, a.end, p.name) }
+                return (nil, end, p.name)   // retired without a successful seal (a failed sync): sync it now
+            }) else { return }
+            if let fd = activeFD {
+                try FileIO.fdatasync(fd, path: path(name))
+            } else {
+                let fd = try FileIO.openAt(dirFD, name, O_RDONLY, path: path(name))
+                defer { FileIO.close(fd) }
+                try FileIO.fdatasync(fd, path: path(name))
             }
+            inner.withLock { s in s.packs[Int(pack)].syncedTo = max(s.packs[Int(pack)].syncedTo, target) }
         }
     }
 
@@ -344,7 +351,7 @@ public final class PackStore: Sendable {
         let id = Int32(s.packs.count)
         s.packs.append(Pack(name: name, sealed: false, foreign: false, mtime: Date()))
         s.byName[name] = id
-        return Active(pack: id, fd: fd, end: 0, syncedTo: 0)
+        return Active(pack: id, fd: fd, end: 0)
     }
 
     private func seal(_ a: Active) throws {
@@ -355,6 +362,7 @@ public final class PackStore: Sendable {
     private func seal(_ a: Active, locked s: inout Inner) throws {
         let name = s.packs[Int(a.pack)].name
         try FileIO.fdatasync(a.fd, path: path(name))
+        s.packs[Int(a.pack)].syncedTo = a.end
         let entries = s.index.filter { $0.value.pack == a.pack }
         try writeIndex(pack: name, length: a.end, entries: entries.map { ($0.key, $0.value.offset, $0.value.length) })
         s.packs[Int(a.pack)].sealed = true
@@ -507,9 +515,11 @@ public final class PackStore: Sendable {
                 s.packs[Int(id)].sealed = sealed
                 s.packs[Int(id)].foreign = foreign
                 s.packs[Int(id)].scannedTo = scannedTo
+                if sealed { s.packs[Int(id)].syncedTo = scannedTo }
             } else {
                 id = Int32(s.packs.count)
-                s.packs.append(Pack(name: name, sealed: sealed, foreign: foreign, scannedTo: scannedTo, mtime: mtime))
+                s.packs.append(Pack(name: name, sealed: sealed, foreign: foreign, scannedTo: scannedTo,
+                                    syncedTo: sealed ? scannedTo : 0, mtime: mtime))
                 s.byName[name] = id
             }
             var live: Int64 = 0
